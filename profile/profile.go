@@ -1,0 +1,169 @@
+// Package profile is memlens's one data model: a line-by-line memory profile of
+// one or more functions from one run. The runner produces it (for Go and for
+// Python alike), the command line prints it as memory_profiler's table or as
+// JSON, and the language server turns it into lenses, inlay hints and hovers.
+//
+// The JSON field names are a public contract (`memlens profile --json`): add
+// fields, never rename them.
+package profile
+
+import (
+	"sort"
+	"time"
+)
+
+// Status says how the profiled run ended.
+type Status string
+
+const (
+	StatusOK          Status = "ok"           // the run finished normally
+	StatusPanic       Status = "panic"        // an unrecovered panic (Go) or uncaught exception (Python)
+	StatusExit        Status = "exit"         // the program exited with a non-zero code (os.Exit, sys.exit, failed test)
+	StatusTimeout     Status = "timeout"      // the run exceeded its time limit and was killed
+	StatusKilled      Status = "killed"       // killed by a signal memlens did not send
+	StatusCanceled    Status = "canceled"     // the caller canceled the run
+	StatusBuildFailed Status = "build_failed" // the instrumented program did not compile (Go) or parse (Python)
+)
+
+// Result is the outcome of one profiled run.
+type Result struct {
+	// Language is "go" or "python".
+	Language string `json:"language"`
+	// Target is what was profiled: a package pattern or a script path, as given.
+	Target string `json:"target"`
+	// Entry says how the functions were run, e.g. "go test -run ^TestBuild$" or
+	// "python3 main2.py". Always set when something ran.
+	Entry    string `json:"entry"`
+	Status   Status `json:"status"`
+	ExitCode int    `json:"exit_code"`
+	// Message is a one-line human explanation when Status is not ok.
+	Message    string `json:"message"`
+	DurationMS int64  `json:"duration_ms"`
+	// Partial is true when the run stopped before the profiled code finished
+	// (panic, exit, timeout, kill, cancel): the figures cover what ran until then.
+	Partial bool `json:"partial"`
+	// PeakRSSBytes is the highest RSS seen for the whole process tree, measured
+	// from outside the program (memory_profiler's include-children view).
+	PeakRSSBytes uint64 `json:"peak_rss_bytes,omitempty"`
+	// Errors carries positioned problems: compiler errors on build_failed, the
+	// panic location on panic. Positions are in the user's original files.
+	Errors    []Error    `json:"errors,omitempty"`
+	Functions []Function `json:"functions"`
+	// Output is the tail of the program's combined stdout and stderr.
+	Output    string    `json:"output,omitempty"`
+	StartedAt time.Time `json:"started_at"`
+}
+
+// Error is a problem at a position in the user's source.
+type Error struct {
+	File    string `json:"file"`
+	Line    int    `json:"line"`
+	Column  int    `json:"column,omitempty"`
+	Message string `json:"message"`
+}
+
+// Function is the profile of one function, summed over all its calls.
+type Function struct {
+	// Name as the user writes it: "Build", "Grid.Add", "(*Grid).Add",
+	// "baseExtr.parseList".
+	Name string `json:"name"`
+	// Package is the Go import path or the Python module name.
+	Package string `json:"package,omitempty"`
+	// File is the absolute path of the source file.
+	File      string `json:"file"`
+	StartLine int    `json:"start_line"`
+	EndLine   int    `json:"end_line"`
+	// Calls is how many times the function was entered.
+	Calls uint64 `json:"calls"`
+	// AllocBytes and AllocObjects are everything allocated while the function
+	// ran (callees and started goroutines included), each allocation counted
+	// once even when several of its lines are on the stack.
+	AllocBytes    int64 `json:"alloc_bytes"`
+	AllocObjects  int64 `json:"alloc_objects"`
+	RetainedBytes int64 `json:"retained_bytes"`
+	// PeakMemBytes is the highest MemUsageBytes over the lines.
+	PeakMemBytes uint64 `json:"peak_mem_bytes"`
+	// Lines has one entry per source line from StartLine to EndLine, in order,
+	// including lines that never ran (Occurrences 0) and lines that hold no
+	// statement (Code false), so a table can print the function whole.
+	Lines []Line `json:"lines"`
+}
+
+// Line is the profile of one source line.
+type Line struct {
+	Line    int    `json:"line"`
+	Content string `json:"content"`
+	// Code is true when the line holds a statement that can be counted.
+	Code bool `json:"code"`
+	// Occurrences is how many times the line ran, summed over calls.
+	Occurrences uint64 `json:"occurrences"`
+	// MemUsageBytes is the process RSS while the line ran, the highest seen.
+	MemUsageBytes uint64 `json:"mem_usage_bytes"`
+	// IncrementBytes is the RSS change across the line, summed over its runs,
+	// each run measured against the reading just before it.
+	IncrementBytes int64 `json:"increment_bytes"`
+	// AllocBytes and AllocObjects are the heap bytes and objects allocated while
+	// the line ran, callees and started goroutines included, summed over runs.
+	AllocBytes   int64 `json:"alloc_bytes"`
+	AllocObjects int64 `json:"alloc_objects"`
+	// PeakAllocBytes is the highest traced heap growth seen inside one run of
+	// the line (Python): a buffer allocated and freed within the line shows here.
+	PeakAllocBytes int64 `json:"peak_alloc_bytes,omitempty"`
+	// RetainedBytes is the part of AllocBytes still live when the run ended.
+	RetainedBytes   int64 `json:"retained_bytes"`
+	RetainedObjects int64 `json:"retained_objects,omitempty"`
+	// Callees are the functions that allocated most on behalf of this line,
+	// largest first (Go: taken from the allocation stacks).
+	Callees []Callee `json:"callees,omitempty"`
+}
+
+// Callee is a function that allocated on behalf of a profiled line.
+type Callee struct {
+	Name         string `json:"name"`
+	AllocBytes   int64  `json:"alloc_bytes"`
+	AllocObjects int64  `json:"alloc_objects"`
+}
+
+// Ran reports whether the line executed at least once.
+func (l Line) Ran() bool { return l.Occurrences > 0 }
+
+// Line returns the profile of source line n, if the function covers it.
+func (f *Function) Line(n int) (*Line, bool) {
+	i := n - f.StartLine
+	if i >= 0 && i < len(f.Lines) && f.Lines[i].Line == n {
+		return &f.Lines[i], true
+	}
+	for i := range f.Lines {
+		if f.Lines[i].Line == n {
+			return &f.Lines[i], true
+		}
+	}
+	return nil, false
+}
+
+// Function returns the function with the given name, if the result has it.
+func (r *Result) Function(name string) (*Function, bool) {
+	for i := range r.Functions {
+		if r.Functions[i].Name == name {
+			return &r.Functions[i], true
+		}
+	}
+	return nil, false
+}
+
+// Failed reports whether the run did not finish normally.
+func (r *Result) Failed() bool { return r.Status != StatusOK }
+
+// SortCallees orders callees largest first and keeps at most n.
+func SortCallees(cs []Callee, n int) []Callee {
+	sort.SliceStable(cs, func(i, j int) bool {
+		if cs[i].AllocBytes != cs[j].AllocBytes {
+			return cs[i].AllocBytes > cs[j].AllocBytes
+		}
+		return cs[i].Name < cs[j].Name
+	})
+	if len(cs) > n {
+		cs = cs[:n]
+	}
+	return cs
+}

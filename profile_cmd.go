@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/memlens/memlens/profile"
+	"github.com/memlens/memlens/runner"
+)
+
+// profileCommand implements `memlens profile [flags] TARGET [FUNC...] [-- ARGS...]`.
+// Flags may come before or after the positional arguments.
+func profileCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("memlens profile", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		asJSON     = fs.Bool("json", false, "print the result as JSON")
+		pprofFile  = fs.String("pprof", "", "write the allocation data as a pprof profile to `FILE`")
+		timeout    = fs.Duration("timeout", runner.DefaultTimeout, "stop the run after this long (build included)")
+		test       = fs.String("test", "", "run the function through the test `NAME`")
+		bench      = fs.String("bench", "", "run the function through the benchmark `NAME`, once")
+		countsOnly = fs.Bool("counts-only", false, "count line executions only: no allocation sampling, no RSS")
+		python     = fs.String("python", "", "Python interpreter (default python3 on PATH)")
+		tags       = fs.String("tags", "", "Go build tags, as for go build -tags")
+		quiet      = fs.Bool("quiet", false, "do not echo the program's own output")
+	)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `Usage: memlens profile [flags] TARGET [FUNC...] [-- ARGS...]
+
+TARGET is a Go package directory or pattern, or a Python script.
+FUNC names a function: Build, Grid.Add, (*Grid).Add, baseExtr.parseList.
+With no FUNC, the functions marked //memlens:profile (Go) or @profile
+(Python) are profiled. ARGS after -- are the program's arguments.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+
+	var programArgs []string
+	hasArgs := false
+	for i, a := range args {
+		if a == "--" {
+			programArgs, hasArgs = args[i+1:], true
+			args = args[:i]
+			break
+		}
+	}
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return 0
+			}
+			return 2
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(positional) == 0 {
+		fs.Usage()
+		return 2
+	}
+
+	req := runner.Request{
+		Dir:        ".",
+		Target:     positional[0],
+		Funcs:      positional[1:],
+		Test:       *test,
+		Bench:      *bench,
+		Args:       programArgs,
+		HasArgs:    hasArgs,
+		Timeout:    *timeout,
+		Python:     *python,
+		CountsOnly: *countsOnly,
+		PprofFile:  *pprofFile,
+		Env:        nil,
+	}
+	if *tags != "" {
+		req.BuildFlags = append(req.BuildFlags, "-tags="+*tags)
+	}
+	if !*quiet && !*asJSON {
+		req.Output = stderr
+	}
+	if !*asJSON {
+		req.Progress = func(p runner.Progress) {
+			if p.Message != "" {
+				fmt.Fprintf(stderr, "memlens: %s\n", p.Message)
+			}
+		}
+	}
+
+	res, err := runner.Profile(ctx, req)
+	if err != nil {
+		fmt.Fprintf(stderr, "memlens: %v\n", err)
+		return 1
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(res); err != nil {
+			fmt.Fprintf(stderr, "memlens: %v\n", err)
+			return 1
+		}
+	} else {
+		if err := profile.WriteTable(stdout, res); err != nil {
+			fmt.Fprintf(stderr, "memlens: %v\n", err)
+			return 1
+		}
+	}
+	if res.Status != profile.StatusOK {
+		fmt.Fprintf(stderr, "memlens: %s: %s\n", res.Status, oneLine(res.Message))
+		return 1
+	}
+	return 0
+}
+
+// oneLine keeps the first line of a message, for the closing error line.
+func oneLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return s
+}

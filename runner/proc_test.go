@@ -1,0 +1,113 @@
+package runner
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/memlens/memlens/profile"
+)
+
+func TestRunProcessOutcomes(t *testing.T) {
+	tests := []struct {
+		name     string
+		script   string
+		timeout  time.Duration
+		cancel   time.Duration
+		status   profile.Status
+		exitCode int
+		output   string
+	}{
+		{name: "ok", script: "echo hello", timeout: 10 * time.Second, status: profile.StatusOK, output: "hello"},
+		{name: "exit", script: "echo bye; exit 3", timeout: 10 * time.Second, status: profile.StatusExit, exitCode: 3, output: "bye"},
+		{name: "killed", script: "kill -9 $$", timeout: 10 * time.Second, status: profile.StatusKilled, exitCode: -1},
+		{name: "timeout", script: "sleep 30", timeout: 300 * time.Millisecond, status: profile.StatusTimeout, exitCode: -1},
+		{name: "canceled", script: "sleep 30", timeout: 10 * time.Second, cancel: 300 * time.Millisecond, status: profile.StatusCanceled, exitCode: -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tt.cancel > 0 {
+				time.AfterFunc(tt.cancel, cancel)
+			}
+			o := runProcess(ctx, exec.Command("sh", "-c", tt.script), tt.timeout, nil)
+			if o.Status != tt.status || o.ExitCode != tt.exitCode {
+				t.Fatalf("status %s code %d, want %s code %d (err %v)", o.Status, o.ExitCode, tt.status, tt.exitCode, o.Err)
+			}
+			if !strings.Contains(string(o.Output), tt.output) {
+				t.Errorf("output %q lacks %q", o.Output, tt.output)
+			}
+		})
+	}
+}
+
+// A timeout must take down grandchildren too, within a second.
+func TestRunProcessKillsTree(t *testing.T) {
+	cmd := exec.Command("sh", "-c", "sleep 60 & echo $! ; sleep 60")
+	start := time.Now()
+	o := runProcess(context.Background(), cmd, 500*time.Millisecond, nil)
+	if o.Status != profile.StatusTimeout {
+		t.Fatalf("status %s, want timeout", o.Status)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("took %v to end the tree", d)
+	}
+	var pid int
+	for _, f := range strings.Fields(string(o.Output)) {
+		if n, err := strconv.Atoi(f); err == nil {
+			pid = n
+		}
+	}
+	if pid == 0 {
+		t.Fatalf("no grandchild pid in output %q", o.Output)
+	}
+	deadline := time.Now().Add(time.Second)
+	for alive(pid) {
+		if time.Now().After(deadline) {
+			t.Fatalf("grandchild %d still alive", pid)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestRunProcessSamplesTreeRSS(t *testing.T) {
+	// python3 holding ~64 MiB in a child of sh: the tree's peak must see it.
+	cmd := exec.Command("sh", "-c", `python3 -c "b = bytearray(64 << 20); import time; time.sleep(0.5)"`)
+	o := runProcess(context.Background(), cmd, 20*time.Second, nil)
+	if o.Status != profile.StatusOK {
+		t.Fatalf("status %s: %s", o.Status, o.Output)
+	}
+	if o.PeakRSS < 64<<20 {
+		t.Errorf("peak RSS %d, want at least 64 MiB", o.PeakRSS)
+	}
+}
+
+func TestTailBufferKeepsTail(t *testing.T) {
+	tb := &tailBuffer{max: 5}
+	tb.Write([]byte("abc"))
+	tb.Write([]byte("defgh"))
+	if got := string(tb.Bytes()); got != "defgh" {
+		t.Errorf("tail %q, want defgh", got)
+	}
+}
+
+// alive reports whether pid runs; a zombie (killed, not yet reaped by an
+// init that may never reap) does not count.
+func alive(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	s := string(stat)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
+}

@@ -1,0 +1,127 @@
+// Package runner builds and runs a program so that chosen functions are
+// profiled line by line, and collects the result as a profile.Result. It
+// knows two languages: Go (instrumented source fed to go build/test through
+// -overlay) and Python (an embedded tracer run by the user's interpreter).
+//
+// The runner never speaks LSP; the language server and the command line both
+// call Profile.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/memlens/memlens/profile"
+)
+
+// DefaultTimeout bounds a run when the request sets none.
+const DefaultTimeout = 2 * time.Minute
+
+// Request says what to profile and how to run it.
+type Request struct {
+	// Language is "go" or "python"; empty means: from Target (a .py file is
+	// Python, anything else Go).
+	Language string
+	// Dir is the working directory: relative targets resolve against it and
+	// the program runs in it.
+	Dir string
+	// Target is a Go package directory or pattern, or a Python script.
+	Target string
+	// Funcs names the functions to profile ("Build", "Grid.Add",
+	// "(*Grid).Add", "baseExtr.parseList"). Empty means the marked ones
+	// (//memlens:profile in Go, @profile in Python).
+	Funcs []string
+
+	// Explicit Go entries, first in precedence: run this test, or this
+	// benchmark once, or the main package with Args.
+	Test    string
+	Bench   string
+	Args    []string
+	HasArgs bool // Args were given (possibly none): run the main package
+
+	// Overlay holds editor buffers that differ from disk, by absolute path.
+	Overlay map[string][]byte
+	// Timeout bounds the whole run, build included; 0 means DefaultTimeout.
+	Timeout time.Duration
+	// Env is added to the program's environment ("KEY=value").
+	Env []string
+	// BuildFlags are passed to go build / go test (e.g. "-tags=integration").
+	BuildFlags []string
+	// Python is the interpreter; empty means python3 on PATH.
+	Python string
+	// CountsOnly turns off allocation sampling and RSS reads: occurrences only.
+	CountsOnly bool
+	// PprofFile, when set, receives the allocation data as a pprof profile.
+	PprofFile string
+	// Progress, when set, is told what the run is doing.
+	Progress func(Progress)
+	// Output, when set, receives the program's own output as it runs (the
+	// result keeps a tail of it in any case).
+	Output io.Writer
+}
+
+// Stage names a phase of a run, for progress reports.
+type Stage string
+
+const (
+	StageBuilding   Stage = "building"
+	StageRunning    Stage = "running"
+	StageCollecting Stage = "collecting"
+)
+
+// Progress is one report on a run in progress.
+type Progress struct {
+	Stage   Stage
+	Message string
+}
+
+// ErrNoEntry is wrapped by Profile's error when nothing is known to run the
+// requested functions; the message suggests the flags that would.
+var ErrNoEntry = errors.New("no way to run the function")
+
+// Profile runs the request and returns the profile. An error means the
+// request itself was unusable (no such target or function, nothing can run
+// it); a program that fails to build, panics, exits or times out gives a
+// Result with that Status and whatever was measured up to then.
+func Profile(ctx context.Context, req Request) (*profile.Result, error) {
+	if req.Target == "" {
+		return nil, errors.New("no target: give a Go package or a Python script")
+	}
+	if req.Dir == "" {
+		req.Dir = "."
+	}
+	dir, err := filepath.Abs(req.Dir)
+	if err != nil {
+		return nil, err
+	}
+	req.Dir = dir
+	if req.Timeout <= 0 {
+		req.Timeout = DefaultTimeout
+	}
+	if req.Progress == nil {
+		req.Progress = func(Progress) {}
+	}
+	switch lang := req.language(); lang {
+	case "go":
+		return profileGo(ctx, req)
+	case "python":
+		return profilePython(ctx, req)
+	default:
+		return nil, fmt.Errorf("unknown language %q (want go or python)", lang)
+	}
+}
+
+func (req Request) language() string {
+	if req.Language != "" {
+		return req.Language
+	}
+	if strings.HasSuffix(req.Target, ".py") {
+		return "python"
+	}
+	return "go"
+}
