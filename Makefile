@@ -1,0 +1,28 @@
+# memlens — line-by-line memory profiles for Go and Python, in the editor.
+GO      ?= go
+BIN     := bin/memlens
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+.PHONY: all build run test vet fmt-check bench fuzz vsix clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) .
+
+# The main job on a bundled example: profile a testdata function, print the table.
+run: build
+	./$(BIN) profile ./testdata/go/shapes Build
+
+test: vet fmt-check
+	$(GO) test -count=1 -timeout 40m ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^testdata/')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+clean:
+	rm -rf bin
