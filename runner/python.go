@@ -1,13 +1,294 @@
 package runner
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/memlens/memlens/profile"
+	"github.com/memlens/memlens/runner/pytracer"
 )
 
-// profilePython is being written (issue 3); this placeholder keeps the tree building.
+// pyFlushEvery is how often the tracer rewrites its result while the program
+// runs, so that a run killed on timeout still yields a partial table.
+const pyFlushEvery = 250 * time.Millisecond
+
+// profilePython runs a Python script under the embedded tracer (see package
+// pytracer) with the user's interpreter and turns what the tracer wrote into
+// a profile.Result shaped like the Go engine's.
 func profilePython(ctx context.Context, req Request) (*profile.Result, error) {
-	return nil, errors.New("python profiling: not yet implemented")
+	script := req.Target
+	if !filepath.IsAbs(script) {
+		script = filepath.Join(req.Dir, script)
+	}
+	if st, err := os.Stat(script); err != nil {
+		return nil, fmt.Errorf("python script %s: %w", req.Target, err)
+	} else if st.IsDir() {
+		return nil, fmt.Errorf("python target %s is a directory: give a .py script", req.Target)
+	}
+	python := req.Python
+	if python == "" {
+		python = "python3"
+	}
+	pythonPath, err := exec.LookPath(python)
+	if err != nil {
+		return nil, fmt.Errorf("python interpreter %q: %w", python, err)
+	}
+
+	tmp, err := os.MkdirTemp("", "memlens-py-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	if err := pytracer.Install(tmp); err != nil {
+		return nil, fmt.Errorf("writing the Python tracer: %w", err)
+	}
+	out := filepath.Join(tmp, "result.json")
+	funcs, err := json.Marshal(append([]string{}, req.Funcs...))
+	if err != nil {
+		return nil, err
+	}
+
+	args := append([]string{filepath.Join(tmp, pytracer.TracerFile), req.Target}, req.Args...)
+	cmd := exec.Command(pythonPath, args...)
+	cmd.Dir = req.Dir
+	cmd.Env = append(os.Environ(), req.Env...)
+	cmd.Env = append(cmd.Env,
+		"MEMLENS_OUT="+out,
+		"MEMLENS_FUNCS="+string(funcs),
+		fmt.Sprintf("MEMLENS_FLUSH_SECONDS=%g", pyFlushEvery.Seconds()),
+	)
+	if req.CountsOnly {
+		cmd.Env = append(cmd.Env, "MEMLENS_COUNTS_ONLY=1")
+	}
+
+	entry := strings.Join(append([]string{python, req.Target}, req.Args...), " ")
+	res := &profile.Result{Language: "python", Target: req.Target, Entry: entry, StartedAt: time.Now()}
+	req.Progress(Progress{Stage: StageRunning, Message: "running " + entry})
+	o := runProcess(ctx, cmd, req.Timeout, req.Output)
+	if o.Err != nil {
+		return nil, fmt.Errorf("starting %s: %w", python, o.Err)
+	}
+	req.Progress(Progress{Stage: StageCollecting})
+	res.DurationMS = o.Duration.Milliseconds()
+	res.PeakRSSBytes = o.PeakRSS
+	res.Output = string(o.Output)
+	res.ExitCode = o.ExitCode
+	res.Status = o.Status
+
+	tr, readErr := readPyResult(out)
+	if readErr != nil {
+		if o.Status == profile.StatusOK || o.Status == profile.StatusExit {
+			// The tracer reports even on sys.exit and exceptions; no report
+			// means it could not run at all (too old a Python, a broken one).
+			return nil, fmt.Errorf("%s did not run memlens's tracer (%v); is it Python 3.8 or newer?\n%s",
+				python, readErr, tail(o.Output, 2000))
+		}
+		tr = &pyResult{} // killed before the first flush: nothing measured
+	}
+	if tr.Fatal != "" {
+		return nil, errors.New(tr.Fatal)
+	}
+	if len(tr.CalledDirectly) > 0 {
+		res.Entry += "; then, as the script never called them, " + strings.Join(tr.CalledDirectly, "(), ") + "()"
+	}
+
+	switch {
+	case tr.SyntaxError != nil:
+		se := tr.SyntaxError
+		res.Status = profile.StatusBuildFailed
+		res.Errors = []profile.Error{{File: se.File, Line: se.Line, Column: se.Column, Message: se.Message}}
+		res.Message = fmt.Sprintf("%s:%d: %s", se.File, se.Line, se.Message)
+	case tr.Exception != nil && o.Status == profile.StatusExit:
+		ex := tr.Exception
+		res.Status = profile.StatusPanic
+		msg := ex.Type
+		if ex.Message != "" {
+			msg += ": " + ex.Message
+		}
+		res.Errors = []profile.Error{{File: ex.File, Line: ex.Line, Message: msg}}
+		res.Message = fmt.Sprintf("uncaught %s at %s:%d", msg, ex.File, ex.Line)
+	case o.Status == profile.StatusExit:
+		res.Message = fmt.Sprintf("the script exited with code %d", o.ExitCode)
+	case o.Status == profile.StatusTimeout:
+		res.Message = fmt.Sprintf("timed out after %s; the table covers what ran until then", req.Timeout)
+	case o.Status == profile.StatusCanceled:
+		res.Message = "canceled; the table covers what ran until then"
+	case o.Status == profile.StatusKilled:
+		res.Message = fmt.Sprintf("killed by signal %d (%s); the table covers what ran until then", int(o.Signal), o.Signal)
+	}
+	res.Partial = res.Status != profile.StatusOK && res.Status != profile.StatusBuildFailed
+	if !tr.Final && res.Status == profile.StatusOK {
+		res.Partial = true // the process ended without the tracer's final write
+	}
+
+	files := map[string][]string{}
+	for _, f := range tr.Functions {
+		res.Functions = append(res.Functions, f.toProfile(files))
+	}
+
+	var never []string
+	for _, n := range tr.NeverRan {
+		never = append(never, fmt.Sprintf("%s never ran: %s", n.Name, n.Reason))
+	}
+	if res.Status == profile.StatusOK && len(res.Functions) == 0 {
+		if len(never) > 0 {
+			return nil, errors.New(strings.Join(never, "; "))
+		}
+		if len(req.Funcs) > 0 {
+			return nil, fmt.Errorf("%s never ran while %s ran", strings.Join(req.Funcs, ", "), entry)
+		}
+		return nil, fmt.Errorf("no function decorated with @profile ran in %s; name one: memlens profile %s FUNC",
+			req.Target, req.Target)
+	}
+	if len(never) > 0 {
+		if res.Message != "" {
+			res.Message += "; "
+		}
+		res.Message += strings.Join(never, "; ")
+	}
+	return res, nil
+}
+
+// pyResult is what the tracer writes (memlens_tracer.py, _result).
+type pyResult struct {
+	Final          bool         `json:"final"`
+	Backend        string       `json:"backend"`
+	Python         string       `json:"python"`
+	Fatal          string       `json:"fatal"`
+	SyntaxError    *pyError     `json:"syntax_error"`
+	Exception      *pyException `json:"exception"`
+	CalledDirectly []string     `json:"called_directly"`
+	NeverRan       []struct {
+		Name   string `json:"name"`
+		Reason string `json:"reason"`
+	} `json:"never_ran"`
+	Functions []pyFunction `json:"functions"`
+}
+
+type pyError struct {
+	File    string `json:"file"`
+	Line    int    `json:"line"`
+	Column  int    `json:"column"`
+	Message string `json:"message"`
+}
+
+type pyException struct {
+	Type    string `json:"type"`
+	Message string `json:"message"`
+	File    string `json:"file"`
+	Line    int    `json:"line"`
+}
+
+type pyFunction struct {
+	Name          string    `json:"name"`
+	Module        string    `json:"module"`
+	File          string    `json:"file"`
+	StartLine     int       `json:"start_line"`
+	EndLine       int       `json:"end_line"`
+	CodeLines     []int     `json:"code_lines"`
+	Calls         uint64    `json:"calls"`
+	AllocBytes    int64     `json:"alloc_bytes"`
+	RetainedBytes int64     `json:"retained_bytes"`
+	Lines         [][]int64 `json:"lines"`
+}
+
+// The columns of pyFunction.Lines rows, in the tracer's order.
+const (
+	pyColLine = iota
+	pyColOccurrences
+	pyColMemUsage
+	pyColIncrement
+	pyColAlloc
+	pyColPeakAlloc
+	pyColRetained
+	pyColRetainedBlocks
+	pyCols
+)
+
+func readPyResult(path string) (*pyResult, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r pyResult
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("reading the tracer's result: %w", err)
+	}
+	return &r, nil
+}
+
+// toProfile gives the function one Line per source line from its first
+// decorator to its last line, as memory_profiler prints it.
+func (f pyFunction) toProfile(files map[string][]string) profile.Function {
+	src, ok := files[f.File]
+	if !ok {
+		src = readLines(f.File)
+		files[f.File] = src
+	}
+	code := map[int]bool{}
+	for _, n := range f.CodeLines {
+		code[n] = true
+	}
+	stats := map[int][]int64{}
+	for _, row := range f.Lines {
+		if len(row) == pyCols {
+			stats[int(row[pyColLine])] = row
+		}
+	}
+	pf := profile.Function{
+		Name: f.Name, Package: f.Module, File: f.File,
+		StartLine: f.StartLine, EndLine: f.EndLine,
+		Calls: f.Calls, AllocBytes: f.AllocBytes, RetainedBytes: f.RetainedBytes,
+	}
+	for n := f.StartLine; n <= f.EndLine; n++ {
+		l := profile.Line{Line: n, Code: code[n]}
+		if n-1 < len(src) {
+			l.Content = src[n-1]
+		}
+		if row, ok := stats[n]; ok {
+			l.Occurrences = uint64(row[pyColOccurrences])
+			l.MemUsageBytes = uint64(max(row[pyColMemUsage], 0))
+			l.IncrementBytes = row[pyColIncrement]
+			l.AllocBytes = row[pyColAlloc]
+			l.PeakAllocBytes = row[pyColPeakAlloc]
+			l.RetainedBytes = row[pyColRetained]
+			l.RetainedObjects = row[pyColRetainedBlocks]
+			l.Code = l.Code || l.Occurrences > 0
+			pf.PeakMemBytes = max(pf.PeakMemBytes, l.MemUsageBytes)
+		}
+		pf.Lines = append(pf.Lines, l)
+	}
+	return pf
+}
+
+// readLines returns a file's lines without their line ends; nil if unreadable.
+func readLines(path string) []string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var lines []string
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
+	for sc.Scan() {
+		lines = append(lines, strings.TrimRight(sc.Text(), "\r"))
+	}
+	return lines
+}
+
+// tail keeps the last n bytes of b, for error messages.
+func tail(b []byte, n int) string {
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return string(b)
 }

@@ -1,0 +1,211 @@
+package editors_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// nvimReport is what editors/nvim/test/e2e_init.lua writes.
+type nvimReport struct {
+	Error    string   `json:"error"`
+	Steps    []string `json:"steps"`
+	Messages []struct {
+		Type    int    `json:"type"`
+		Message string `json:"message"`
+	} `json:"messages"`
+	Hints []struct {
+		Line int    `json:"line"`
+		Text string `json:"text"`
+		Pos  string `json:"pos"`
+	} `json:"hints"`
+	LensesBefore    []nvimLens `json:"lenses_before"`
+	LensesAfter     []nvimLens `json:"lenses_after"`
+	Hover           string     `json:"hover"`
+	HintsAfterClear []any      `json:"hints_after_clear"`
+}
+
+type nvimLens struct {
+	Line    int    `json:"line"`
+	Title   string `json:"title"`
+	Command string `json:"command"`
+}
+
+// TestNeovim profiles each target in headless Neovim with the plugin (through
+// the lens for Go, :MemlensProfile for Python) and checks the end-of-line
+// extmarks, the summary lens, the hover window and :MemlensClear.
+func TestNeovim(t *testing.T) {
+	nvim := need(t, "nvim")
+	bin := memlensBinary(t)
+	root := repoRoot(t)
+	initLua := filepath.Join(root, "editors", "nvim", "test", "e2e_init.lua")
+	for i, tg := range targets {
+		t.Run(tg.name, func(t *testing.T) {
+			mode := "lens"
+			if i%2 == 1 {
+				mode = "command"
+			}
+			out := filepath.Join(t.TempDir(), "report.json")
+			plan, _ := json.Marshal(map[string]any{
+				"bin": bin, "line": tg.funcLine, "hover_line": tg.hoverLine, "mode": mode, "out": out,
+			})
+			log, err := run(t, 3*time.Minute, root, []string{"MEMLENS_E2E=" + string(plan)},
+				nvim, "--headless", "-u", initLua, filepath.Join(root, tg.file))
+			var rep nvimReport
+			data, rerr := os.ReadFile(out)
+			if rerr != nil || json.Unmarshal(data, &rep) != nil {
+				t.Fatalf("nvim wrote no report (%v, %v):\n%s", err, rerr, log)
+			}
+			if rep.Error != "" || err != nil {
+				t.Fatalf("nvim: %s (exit: %v)\nsteps: %v\nserver messages: %+v\n%s", rep.Error, err, rep.Steps, rep.Messages, log)
+			}
+
+			shown := map[int]string{}
+			for _, h := range rep.Hints {
+				if h.Pos != "eol" {
+					t.Errorf("line %d: hint drawn at %q, want eol", h.Line, h.Pos)
+				}
+				if _, dup := shown[h.Line]; dup {
+					t.Errorf("line %d: two hint extmarks", h.Line)
+				}
+				shown[h.Line] = strings.TrimSpace(h.Text)
+			}
+			checkHints(t, tg, shown)
+			checkSummaryLens(t, tg, rep.LensesAfter)
+			checkHover(t, tg, rep.Hover)
+			if len(rep.HintsAfterClear) != 0 {
+				t.Errorf(":MemlensClear left hints: %v", rep.HintsAfterClear)
+			}
+			t.Logf("nvim hints: %v", shown)
+		})
+	}
+}
+
+func checkSummaryLens(t *testing.T, tg target, lenses []nvimLens) {
+	t.Helper()
+	var titles []string
+	for _, l := range lenses {
+		if l.Line == tg.funcLine {
+			titles = append(titles, l.Title)
+		}
+	}
+	hasSummary, hasReprofile, hasClear := false, false, false
+	for _, title := range titles {
+		hasSummary = hasSummary || summaryRE.MatchString(title)
+		hasReprofile = hasReprofile || strings.Contains(title, "Re-profile")
+		hasClear = hasClear || strings.Contains(title, "Clear")
+	}
+	if !hasSummary || !hasReprofile || !hasClear {
+		t.Errorf("line %d: lenses %q, want a summary (%s), Re-profile and Clear", tg.funcLine, titles, summaryRE)
+	}
+}
+
+// TestNeovimScreen runs Neovim in a real terminal (tmux), profiles the Go
+// target and reads the screen: each hinted line shows its ×N at its end.
+func TestNeovimScreen(t *testing.T) {
+	nvim := need(t, "nvim")
+	tmux := need(t, "tmux")
+	bin := memlensBinary(t)
+	root := repoRoot(t)
+	tg := targets[0]
+	initLua := filepath.Join(root, "editors", "nvim", "test", "tui_init.lua")
+
+	// A tmux server of our own, so nothing else's sessions are touched.
+	socket := fmt.Sprintf("memlens-e2e-%d", os.Getpid())
+	tm := func(args ...string) (string, error) {
+		out, err := exec.Command(tmux, append([]string{"-L", socket}, args...)...).CombinedOutput()
+		return string(out), err
+	}
+	plan, _ := json.Marshal(map[string]any{"bin": bin, "line": tg.funcLine})
+	shell := fmt.Sprintf("MEMLENS_E2E=%s %s -u %s %s", shellQuote(string(plan)), shellQuote(nvim),
+		shellQuote(initLua), shellQuote(filepath.Join(root, tg.file)))
+	if out, err := tm("new-session", "-d", "-s", "e2e", "-x", "200", "-y", "50", shell); err != nil {
+		t.Fatalf("tmux new-session: %v\n%s", err, out)
+	}
+	defer tm("kill-server")
+
+	// Rows look like "   17     for i := range s {  12.1 MiB  +0 B  ×2171":
+	// line numbers are on and tabs are 4 columns wide (tui_init.lua), so the
+	// hint is what follows the source line's own text.
+	src, err := os.ReadFile(filepath.Join(root, tg.file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srcLines := strings.Split(string(src), "\n")
+	rowRE := regexp.MustCompile(`^\s*(\d+) (.*)$`)
+	var screen string
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		var err error
+		screen, err = tm("capture-pane", "-p", "-t", "e2e")
+		if err != nil {
+			t.Fatalf("tmux capture-pane: %v\n%s", err, screen)
+		}
+		shown := map[int]string{}
+		summary := ""
+		for _, row := range strings.Split(screen, "\n") {
+			m := rowRE.FindStringSubmatch(row)
+			if m == nil {
+				continue
+			}
+			n, _ := strconv.Atoi(m[1])
+			if n < 1 || n > len(srcLines) {
+				continue
+			}
+			code := expandTabs(srcLines[n-1], 4)
+			rest, ok := strings.CutPrefix(m[2], code)
+			if !ok {
+				continue
+			}
+			// Neovim 0.7 draws code lenses at line ends too, after the hint:
+			// the hint is the text up to its ×N.
+			if h := hintOnScreenRE.FindString(rest); h != "" {
+				shown[n] = strings.TrimSpace(h)
+			}
+			if n == tg.funcLine {
+				summary = strings.TrimSpace(rest[len(hintOnScreenRE.FindString(rest)):])
+			}
+		}
+		if (len(shown) >= len(tg.occurrences) && summaryRE.MatchString(summary)) || time.Now().After(deadline) {
+			os.WriteFile(filepath.Join(artifactDir(t, "nvim"), "screen-go.txt"), []byte(screen), 0o644)
+			checkHints(t, tg, shown)
+			checkSummaryLens(t, tg, []nvimLens{{Line: tg.funcLine, Title: summary}})
+			if t.Failed() {
+				t.Logf("screen:\n%s", screen)
+			}
+			return
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// hintOnScreenRE is a hint as a screen row shows it after the code.
+var hintOnScreenRE = regexp.MustCompile(`^.*?×\d+`)
+
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// expandTabs renders a line as a terminal shows it with the given tab width.
+func expandTabs(line string, width int) string {
+	var b strings.Builder
+	col := 0
+	for _, r := range line {
+		if r == '\t' {
+			n := width - col%width
+			b.WriteString(strings.Repeat(" ", n))
+			col += n
+			continue
+		}
+		b.WriteRune(r)
+		col++
+	}
+	return b.String()
+}

@@ -1,0 +1,412 @@
+// End-to-end driver for the memlens VS Code extension in real VS Code
+// (code-server 4.100.3, VS Code 1.100.3) shown in headless Chromium through
+// playwright-core. Run by editors/vscode_e2e_test.go with a plan in the
+// MEMLENS_E2E environment variable (see `plan` below).
+//
+// It acts as a user does: installs the .vsix into a fresh profile, opens
+// each file, clicks the "Profile memory" lens, hovers a line, and runs the
+// palette commands; it reads back what the page shows (editor lines with
+// their hints, lenses, the hover, notifications), saves screenshots, and
+// writes it all as JSON to plan.out. The Go test judges it.
+import { spawn, spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+const plan = JSON.parse(process.env.MEMLENS_E2E);
+// plan: {
+//   codeServer: entry.js of code-server, chromium: browser binary,
+//   playwright: directory of the playwright-core package,
+//   vsix, bin (memlens), workspace (folder to open), artifacts (screenshots),
+//   out (report path),
+//   files: [{name, file (relative to workspace), funcLine, hoverLine, palette (bool)}]
+// }
+const require = createRequire(import.meta.url);
+const { chromium } = require(plan.playwright);
+
+const report = { files: {}, steps: [], notifications: [] };
+const step = (s) => {
+  report.steps.push(s);
+  console.log(`[e2e] ${s}`);
+};
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor(what, ms, fn, every = 250) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(every);
+  }
+}
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'memlens-vscode-e2e-'));
+let server;
+let browser;
+// The user settings file of the fresh profile; VS Code watches it.
+let settingsFile;
+let settings;
+
+async function main() {
+  const dataDir = path.join(tmp, 'data');
+  const extDir = path.join(tmp, 'extensions');
+  const config = path.join(tmp, 'config.yaml');
+  fs.writeFileSync(config, 'auth: none\ncert: false\n');
+  const common = ['--user-data-dir', dataDir, '--extensions-dir', extDir, '--config', config];
+
+  const inst = spawnSync(process.execPath, [plan.codeServer, ...common, '--install-extension', plan.vsix], {
+    encoding: 'utf8',
+  });
+  if (inst.status !== 0 || !/successfully installed/.test(inst.stdout + inst.stderr)) {
+    throw new Error(`--install-extension failed:\n${inst.stdout}${inst.stderr}`);
+  }
+  step('vsix installed');
+
+  fs.mkdirSync(path.join(dataDir, 'User'), { recursive: true });
+  settingsFile = path.join(dataDir, 'User', 'settings.json');
+  settings = {
+    'memlens.path': plan.bin,
+    'workbench.startupEditor': 'none',
+    'workbench.tips.enabled': false,
+    'workbench.welcomePage.walkthroughs.openOnInstall': false,
+    'workbench.reduceMotion': 'on',
+    'workbench.colorTheme': 'Default Dark Modern',
+    'security.workspace.trust.enabled': false,
+    'telemetry.telemetryLevel': 'off',
+    'extensions.ignoreRecommendations': true,
+    'editor.inlayHints.enabled': 'on',
+    'editor.codeLens': true,
+    'editor.minimap.enabled': false,
+    'editor.hover.delay': 200,
+    'editor.tabSize': 4,
+    'editor.detectIndentation': false,
+    'editor.renderWhitespace': 'none',
+    'editor.fontSize': 14,
+    'editor.stickyScroll.enabled': false,
+    'chat.commandCenter.enabled': false,
+    'workbench.secondarySideBar.defaultVisibility': 'hidden',
+    'window.restoreWindows': 'none',
+    'files.hotExit': 'off',
+    'git.enabled': false,
+    'git.openRepositoryInParentFolders': 'never',
+    'editor.lightbulb.enabled': 'off',
+    'extensions.autoCheckUpdates': false,
+    'extensions.autoUpdate': false,
+  };
+  fs.writeFileSync(settingsFile, JSON.stringify(settings, null, 2));
+
+  const port = await freePort();
+  server = spawn(
+    process.execPath,
+    [
+      plan.codeServer,
+      ...common,
+      '--auth', 'none',
+      '--bind-addr', `127.0.0.1:${port}`,
+      '--disable-telemetry',
+      '--disable-update-check',
+      '--disable-workspace-trust',
+      '--disable-getting-started-override',
+      plan.workspace,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+  );
+  let serverLog = '';
+  server.stdout.on('data', (d) => (serverLog += d));
+  server.stderr.on('data', (d) => (serverLog += d));
+  report.serverLog = () => serverLog.slice(-4000);
+  const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(plan.workspace)}`;
+  await waitFor('code-server to listen', 30000, async () => {
+    try {
+      return (await fetch(`http://127.0.0.1:${port}/healthz`)).ok;
+    } catch {
+      return false;
+    }
+  });
+  step('code-server up');
+
+  browser = await chromium.launch({
+    executablePath: plan.chromium,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+      '--disable-sync',
+    ],
+  });
+  const context = await browser.newContext({ viewport: { width: 1500, height: 950 }, reducedMotion: 'reduce' });
+  const page = await context.newPage();
+  page.setDefaultTimeout(30000);
+  await page.goto(url);
+  await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60000 });
+  await page.locator('.statusbar').waitFor({ state: 'visible' });
+  step('workbench ready');
+
+  for (const f of plan.files) {
+    report.files[f.name] = await profileFile(page, f);
+  }
+}
+
+// notifications collects the text of the notification toasts shown now.
+async function notifications(page) {
+  return page.$$eval('.notifications-toasts .notification-list-item-message', (els) =>
+    els.map((e) => e.innerText.trim()),
+  );
+}
+
+// editorLines returns the visible lines of the active editor as
+// [{line, text, top, bottom}], text as shown (hints included, U+00A0 as spaces).
+async function editorLines(page) {
+  return page.evaluate(() => {
+    const ed = document.querySelector('.editor-group-container.active .monaco-editor');
+    if (!ed) return [];
+    const nums = [...ed.querySelectorAll('.margin-view-overlays .line-numbers')].map((e) => ({
+      n: parseInt(e.textContent.trim(), 10),
+      top: e.getBoundingClientRect().top,
+    }));
+    const out = [];
+    for (const el of ed.querySelectorAll('.view-lines .view-line')) {
+      const r = el.getBoundingClientRect();
+      const num = nums.find((x) => Math.abs(x.top - r.top) < 2);
+      if (!num) continue;
+      out.push({ line: num.n, text: el.innerText.replace(/\u00a0/g, ' '), top: r.top, bottom: r.bottom, left: r.left });
+    }
+    return out.sort((a, b) => a.line - b.line);
+  });
+}
+
+// lensAbove returns the code lens shown right above `line`: its text and the
+// titles of its commands.
+async function lensAbove(page, line) {
+  const lines = await editorLines(page);
+  const target = lines.find((l) => l.line === line);
+  if (!target) return null;
+  return page.evaluate((top) => {
+    const ed = document.querySelector('.editor-group-container.active .monaco-editor');
+    let best = null;
+    for (const el of ed.querySelectorAll('.codelens-decoration')) {
+      const r = el.getBoundingClientRect();
+      if (r.bottom <= top + 2 && r.bottom > top - 40 && (!best || r.bottom > best.bottom)) {
+        best = { text: el.innerText.replace(/\u00a0/g, ' '), bottom: r.bottom, commands: [...el.querySelectorAll('a')].map((a) => a.innerText) };
+      }
+    }
+    return best;
+  }, target.top);
+}
+
+async function clickLensCommand(page, line, title) {
+  const lines = await editorLines(page);
+  const target = lines.find((l) => l.line === line);
+  const handle = await page.evaluateHandle(
+    ({ top, title }) => {
+      const ed = document.querySelector('.editor-group-container.active .monaco-editor');
+      for (const el of ed.querySelectorAll('.codelens-decoration')) {
+        const r = el.getBoundingClientRect();
+        if (r.bottom <= top + 2 && r.bottom > top - 40) {
+          for (const a of el.querySelectorAll('a')) {
+            if (a.innerText.startsWith(title)) return a;
+          }
+        }
+      }
+      return null;
+    },
+    { top: target.top, title },
+  );
+  const el = handle.asElement();
+  if (!el) throw new Error(`no "${title}" lens above line ${line}`);
+  await el.click();
+}
+
+async function goToLine(page, line) {
+  await page.keyboard.press('Control+G');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill(`:${line}`);
+  await page.keyboard.press('Enter');
+  await sleep(300);
+}
+
+async function runPaletteCommand(page, title) {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill(`>${title}`);
+  const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: title }).first();
+  await row.waitFor({ state: 'visible' });
+  await page.keyboard.press('Enter');
+}
+
+// hinted returns {line: text} of the visible lines that show a ×N hint.
+function hinted(lines) {
+  const out = {};
+  for (const l of lines) if (l.text.includes('×')) out[l.line] = l.text;
+  return out;
+}
+
+async function shot(page, name) {
+  await sleep(400);
+  const file = path.join(plan.artifacts, name);
+  await page.screenshot({ path: file });
+  return file;
+}
+
+async function profileFile(page, f) {
+  const r = { screenshots: [] };
+  const base = path.basename(f.file);
+
+  // Quick Open, as a user opens a file.
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill(f.file);
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: base }).first().waitFor({ state: 'visible' });
+  await page.keyboard.press('Enter');
+  await page.locator(`.tab.active[aria-label^="${base}"]`).waitFor({ state: 'visible' });
+  await page.locator('.editor-group-container.active .view-lines').waitFor({ state: 'visible' });
+  step(`${f.name}: opened ${f.file}`);
+
+  await goToLine(page, f.funcLine);
+  r.lensBefore = await waitFor(`the "Profile memory" lens above line ${f.funcLine}`, 45000, async () => {
+    const lens = await lensAbove(page, f.funcLine);
+    return lens && lens.commands.some((c) => c.startsWith('Profile memory')) ? lens : null;
+  });
+  r.screenshots.push(await shot(page, `${f.name}-1-lens.png`));
+  await clickLensCommand(page, f.funcLine, 'Profile memory');
+  step(`${f.name}: clicked Profile memory`);
+
+  r.lensAfter = await waitFor('the summary lens', 150000, async () => {
+    const errors = (await notifications(page)).filter((n) => /fail|error|cannot/i.test(n));
+    if (errors.length) throw new Error(`notification: ${errors.join(' | ')}`);
+    const lens = await lensAbove(page, f.funcLine);
+    return lens && /memory:/.test(lens.text) ? lens : null;
+  });
+  // Hints come with the same refresh; give the editor a moment to draw them all.
+  await waitFor('hints', 20000, async () => Object.keys(hinted(await editorLines(page))).length > 0);
+  await sleep(1000);
+  r.lines = await editorLines(page);
+  r.screenshots.push(await shot(page, `${f.name}-2-hints.png`));
+  step(`${f.name}: hints shown`);
+
+  // Hover over the code of hoverLine (not over its hint, which has its own
+  // tooltip): the middle of the line's first word.
+  const hl = r.lines.find((l) => l.line === f.hoverLine);
+  if (!hl) throw new Error(`line ${f.hoverLine} is not visible`);
+  const spot = await page.evaluate((top) => {
+    const ed = document.querySelector('.editor-group-container.active .monaco-editor');
+    for (const el of ed.querySelectorAll('.view-lines .view-line')) {
+      if (Math.abs(el.getBoundingClientRect().top - top) >= 2) continue;
+      for (const span of el.querySelectorAll('span > span')) {
+        if (span.textContent.trim() === '') continue;
+        const r = span.getBoundingClientRect();
+        return { x: r.left + Math.min(r.width / 2, 10), y: (r.top + r.bottom) / 2 };
+      }
+    }
+    return null;
+  }, hl.top);
+  if (!spot) throw new Error(`no code to hover on line ${f.hoverLine}`);
+  await page.mouse.move(spot.x, spot.y);
+  const hover = page.locator('.monaco-hover:not(.hidden) .monaco-hover-content, .monaco-hover:not(.hidden) .hover-contents').first();
+  await hover.waitFor({ state: 'visible', timeout: 15000 });
+  await sleep(500);
+  r.hover = await hover.innerText();
+  r.screenshots.push(await shot(page, `${f.name}-3-hover.png`));
+  await page.mouse.move(5, 5);
+  await page.keyboard.press('Escape');
+  step(`${f.name}: hover read`);
+
+  if (f.palette) {
+    // The palette's Clear, then Profile function at cursor from inside the body.
+    await page.locator('.editor-group-container.active .view-lines').click({ position: { x: 5, y: 5 } });
+    await runPaletteCommand(page, 'memlens: Clear');
+    await waitFor('hints to go after memlens: Clear', 20000, async () => {
+      const lens = await lensAbove(page, f.funcLine);
+      return Object.keys(hinted(await editorLines(page))).length === 0 && lens && /Profile memory/.test(lens.text);
+    });
+    r.cleared = true;
+    step(`${f.name}: cleared from the palette`);
+    await goToLine(page, f.hoverLine);
+    await runPaletteCommand(page, 'memlens: Profile function at cursor');
+    await waitFor('hints after memlens: Profile function at cursor', 150000, async () => {
+      const errors = (await notifications(page)).filter((n) => /fail|error|cannot/i.test(n));
+      if (errors.length) throw new Error(`notification: ${errors.join(' | ')}`);
+      return Object.keys(hinted(await editorLines(page))).length > 0;
+    });
+    await sleep(1000);
+    r.paletteLines = await editorLines(page);
+    r.screenshots.push(await shot(page, `${f.name}-4-palette.png`));
+    step(`${f.name}: profiled from the palette`);
+
+    // A settings change reaches the running server (didChangeConfiguration):
+    // the user edits settings.json to show only the occurrences in hints.
+    settings['memlens.hints'] = ['occurrences'];
+    await runPaletteCommand(page, 'Preferences: Open User Settings (JSON)');
+    await page.locator('.tab.active[aria-label^="settings.json"]').waitFor({ state: 'visible' });
+    await page.locator('.editor-group-container.active .view-lines').click();
+    await page.keyboard.press('Control+A');
+    await page.keyboard.insertText(JSON.stringify(settings, null, 2));
+    await page.keyboard.press('Control+S');
+    await sleep(500);
+    await page.keyboard.press('Control+W');
+    await page.locator(`.tab.active[aria-label^="${base}"]`).waitFor({ state: 'visible' });
+    await waitFor('hints to follow memlens.hints', 30000, async () => {
+      const shown = hinted(await editorLines(page));
+      const texts = Object.values(shown);
+      return texts.length > 0 && texts.every((t) => !/B\b/.test(t));
+    });
+    await sleep(500);
+    r.settingsLines = await editorLines(page);
+    r.screenshots.push(await shot(page, `${f.name}-5-settings.png`));
+    step(`${f.name}: hints follow the settings`);
+  }
+  return r;
+}
+
+let failure;
+try {
+  await main();
+} catch (err) {
+  failure = err;
+}
+try {
+  report.notifications = browser ? await notifications((await browser.contexts()[0]?.pages())?.[0]) : [];
+} catch {
+  // The page may be gone; the report says what was seen before.
+}
+if (failure) {
+  report.error = String(failure.stack || failure);
+  try {
+    const page = browser?.contexts()[0]?.pages()[0];
+    if (page) await page.screenshot({ path: path.join(plan.artifacts, 'failure.png') });
+  } catch {
+    // best effort
+  }
+}
+report.serverLog = typeof report.serverLog === 'function' ? report.serverLog() : '';
+fs.writeFileSync(plan.out, JSON.stringify(report, null, 2));
+await browser?.close().catch(() => {});
+if (server) {
+  try {
+    process.kill(-server.pid, 'SIGTERM');
+  } catch {
+    // already gone
+  }
+}
+fs.rmSync(tmp, { recursive: true, force: true });
+process.exit(failure ? 1 : 0);

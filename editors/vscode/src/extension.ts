@@ -1,0 +1,149 @@
+// memlens for VS Code: starts `memlens serve` for Go and Python files and
+// lets vscode-languageclient show what it offers (the "Profile memory" code
+// lens, end-of-line inlay hints, the summary lens, hovers, progress). The
+// extension itself adds only settings and two palette commands; everything
+// else is the language server's.
+import * as vscode from 'vscode';
+import {
+  DidChangeConfigurationNotification,
+  ExecuteCommandRequest,
+  LanguageClient,
+  LanguageClientOptions,
+  ServerOptions,
+  State,
+  TransportKind,
+} from 'vscode-languageclient/node';
+
+// The server's commands, as listed in its executeCommandProvider. The
+// palette commands below have their own ids because vscode-languageclient
+// already registers the server's ids as VS Code commands.
+const serverCommandProfileAtCursor = 'memlens.profileAtCursor';
+const serverCommandClear = 'memlens.clear';
+
+const languages = ['go', 'python'];
+
+let client: LanguageClient | undefined;
+let output: vscode.OutputChannel;
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  output = vscode.window.createOutputChannel('memlens');
+  context.subscriptions.push(output);
+
+  context.subscriptions.push(
+    vscode.commands.registerCommand('memlens.editor.profileAtCursor', profileAtCursor),
+    vscode.commands.registerCommand('memlens.editor.clear', clear),
+    vscode.commands.registerCommand('memlens.editor.restart', restart),
+    vscode.workspace.onDidChangeConfiguration(async (e) => {
+      // A new binary needs a new process; the other settings reach the
+      // running server in the same shape as initializationOptions.
+      if (e.affectsConfiguration('memlens.path')) {
+        await restart();
+      } else if (e.affectsConfiguration('memlens') && client?.state === State.Running) {
+        await client.sendNotification(DidChangeConfigurationNotification.type, {
+          settings: { memlens: serverSettings() },
+        });
+      }
+    }),
+  );
+  await start();
+}
+
+export async function deactivate(): Promise<void> {
+  await stop();
+}
+
+// serverSettings is what the server receives, under "memlens", both as
+// initializationOptions and in workspace/didChangeConfiguration.
+export function serverSettings(scope?: vscode.ConfigurationScope): Record<string, unknown> {
+  const c = vscode.workspace.getConfiguration('memlens', scope);
+  return {
+    timeout: c.get<string>('timeout', '2m'),
+    env: c.get<Record<string, string>>('env', {}),
+    hints: c.get<string[]>('hints', ['mem', 'increment', 'occurrences']),
+    python: c.get<string>('python', ''),
+    buildFlags: c.get<string[]>('buildFlags', []),
+    diagnostics: c.get<boolean>('diagnostics', false),
+  };
+}
+
+async function start(): Promise<void> {
+  const command = vscode.workspace.getConfiguration('memlens').get<string>('path') || 'memlens';
+  const serverOptions: ServerOptions = {
+    run: { command, args: ['serve'], transport: TransportKind.stdio },
+    debug: { command, args: ['serve'], transport: TransportKind.stdio },
+  };
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: languages.map((language) => ({ scheme: 'file', language })),
+    initializationOptions: { memlens: serverSettings() },
+    outputChannel: output,
+  };
+  client = new LanguageClient('memlens', 'memlens', serverOptions, clientOptions);
+  try {
+    await client.start();
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    void vscode.window.showErrorMessage(
+      `memlens: could not start "${command} serve": ${message}. Set memlens.path to the memlens binary.`,
+    );
+  }
+}
+
+async function stop(): Promise<void> {
+  const c = client;
+  client = undefined;
+  if (c && c.state !== State.Stopped) {
+    await c.stop();
+  }
+}
+
+async function restart(): Promise<void> {
+  await stop();
+  await start();
+}
+
+// runningClient returns the client when the server is up, and otherwise says
+// why nothing can happen.
+function runningClient(): LanguageClient | undefined {
+  if (!client || client.state !== State.Running) {
+    void vscode.window.showWarningMessage('memlens: the language server is not running (see Output › memlens).');
+    return undefined;
+  }
+  return client;
+}
+
+async function profileAtCursor(): Promise<void> {
+  const editor = vscode.window.activeTextEditor;
+  if (!editor || !languages.includes(editor.document.languageId)) {
+    void vscode.window.showInformationMessage('memlens: open a Go or Python file and put the cursor in a function.');
+    return;
+  }
+  const c = runningClient();
+  if (!c) {
+    return;
+  }
+  const doc = editor.document;
+  const pos = editor.selection.active;
+  await executeServerCommand(c, serverCommandProfileAtCursor, {
+    uri: c.code2ProtocolConverter.asUri(doc.uri),
+    position: { line: pos.line, character: pos.character },
+  });
+}
+
+async function clear(): Promise<void> {
+  const c = runningClient();
+  if (!c) {
+    return;
+  }
+  const editor = vscode.window.activeTextEditor;
+  const args = editor ? { uri: c.code2ProtocolConverter.asUri(editor.document.uri) } : {};
+  await executeServerCommand(c, serverCommandClear, args);
+}
+
+async function executeServerCommand(c: LanguageClient, command: string, args: unknown): Promise<void> {
+  try {
+    await c.sendRequest(ExecuteCommandRequest.type, { command, arguments: [args] });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    void vscode.window.showErrorMessage(`memlens: ${command}: ${message}`);
+  }
+}

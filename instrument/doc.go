@@ -1,0 +1,133 @@
+// Package instrument inserts memlens probes into Go source, generates the
+// probe runtime that is compiled into the profiled package, and reads what
+// that runtime writes.
+//
+// # Rewriting
+//
+// Like cmd/cover, Instrument inserts text at byte offsets of the original
+// file and never reprints the AST. Every insertion is followed by a
+// //line directive, on a line of its own, naming the original file, line and
+// column of the next byte, so compiler errors, panics, runtime.Caller and
+// allocation stacks all report original positions. (A /*line*/ comment on
+// the statement's own line would keep the line but not always the column:
+// the compiler stores physical columns in 8 bits and probes make lines long.)
+// The user's files are never written: the runner passes the returned bytes
+// to go build/test through -overlay. Inserted identifiers start with
+// memlens; user code must not declare such names.
+//
+// # What counts how
+//
+// Each probe adds one to its line's counter, so a line's count is the number
+// of times execution entered it:
+//
+//   - the func line of a target counts calls (Counters.Calls holds the same
+//     figure); a function literal's own line is not counted for it;
+//   - a statement counts on its first line; further statements of the same
+//     block on the same line get no probe of their own (x := 1; y := 2 counts
+//     once per pass), nor does a statement on the line of the header that
+//     just counted (if x { y++ } counts once per evaluation of x);
+//   - for with a condition (three-clause or condition-only) counts each
+//     evaluation of the condition: k iterations count k+1; the condition
+//     cond becomes memlensCond(...) && cond, which equals cond because the
+//     probe is evaluated first and is true;
+//   - for {} and for init; ; post {} have no exit check to count: they count
+//     iterations (k), at the start of the body. A condition would break the
+//     terminating-statement rule (missing return);
+//   - for range counts k+1: one probe before the loop and one at the start
+//     of each iteration (range over int, func, channel alike);
+//   - if counts each evaluation of its condition (with its init); an else-if
+//     line counts each evaluation of its own condition: else if c {...}
+//     becomes else { probe; if c {...} };
+//   - switch, type switch and select count once per execution; a case or
+//     default line counts when its clause runs (a probe as the clause's first
+//     statement), fallthrough included; case expressions evaluated without
+//     being chosen do not count;
+//   - a label's probe goes after the label (a goto lands on it), except for
+//     labeled for, switch and select, whose probe goes before the label so
+//     break/continue L keep their statement; a goto to such a label skips the
+//     probe;
+//   - const and type declarations and empty statements are not counted.
+//
+// # RSS (Options.RSS)
+//
+// Every probe of a running call (a target or a function literal in it; each
+// call has its own frame on its stack, so goroutines never share one) reads
+// the process RSS from /proc/self/statm (one pread on a descriptor kept
+// open, ~3 µs) and credits the previous line of that call:
+// IncSum += now - before, MemMax = max(MemMax, before, now); leaving the
+// call (return, panic, Goexit) credits its last line. A line's increment
+// therefore includes its callees (memory_profiler's view), and the func
+// line's MemMax is the RSS at entry.
+//
+// With RSSInterval > 0 a probe reads at most once per interval
+// (process-wide, monotonic clock); otherwise it reuses the latest reading.
+// The change since the previous reading is thus credited to the line that
+// just finished when a reading happens, i.e. the line during which the
+// interval ran out. A line running longer than the interval is measured
+// exactly, give or take what the lines in the preceding interval changed.
+// (Keeping the slot after the last reading open instead would credit a long
+// line's change to the line before it whenever its own probe fell inside an
+// interval.)
+//
+// # Allocations (Options.Allocs)
+//
+// Exact per-line heap figures come from the runtime's memory profile. While
+// any target or function literal of one runs anywhere in the process,
+// runtime.MemProfileRate is 1 (every allocation sampled; mallocgc compares
+// the rate to the one cached per P and resamples at once when it changes);
+// when the last one returns the previous rate is restored, so the rest of a
+// test suite runs at full speed. The count of running calls lives in a small
+// file mapped by every instrumented package of the process
+// ($MEMLENS_DIR/shared-<pid>), so several instrumented packages agree.
+//
+// The runtime dumps the records whose stack has a frame inside a target's
+// line range (closures, generic instantiations, goroutine wrappers and
+// inlined calls included), raw (not scaled), symbolized in the program with
+// runtime.CallersFrames, trimmed after the outermost target frame, to
+// $MEMLENS_DIR/allocs-<index>-<pid> (write to .tmp, rename). It dumps:
+//
+//   - at exit: an exit hook (internal/runtime/exithook, reached with
+//     //go:linkname, hence LDFlags) runs when main returns, at os.Exit of
+//     any code and so at the end of a test binary;
+//   - when a call leaves by panic or runtime.Goexit, detected without
+//     recover (the deferred leave probe's caller is runtime.gopanic or
+//     runtime.Goexit), so an unrecovered panic still leaves data and its
+//     output is unchanged;
+//   - every 0.5 s while a target runs or has run since the last dump, from a
+//     timer, so a program that never ends or is killed leaves data.
+//
+// Except at exit, a dump is skipped if less than ten times the last dump's
+// duration (GC included) has passed since it ended, which keeps dumps under
+// about a tenth of the run time.
+//
+// Limits of the allocation figures: tiny allocations (< 16 B, pointer-free)
+// that fit a block another line opened are not recorded (bytes stay right in
+// total, object counts per line can be off); allocations the runtime makes
+// on the system stack for a go statement (the new goroutine's descriptor,
+// about 480 B when none is free to reuse) have no user frames and are not
+// attributed; stacks are cut at the runtime's profiling depth (128 frames by
+// default, GODEBUG=profstackdepth); a deferred closure's allocations show on
+// the return line; every goroutine's allocations are sampled while the rate
+// is 1, and profile records are never freed.
+//
+// # Runtime and data files
+//
+// Instrumented.RuntimeFile goes into the package directory through the
+// overlay at Instrumented.RuntimePath (RuntimeFileName(Index), or its _test.go
+// form for an external test package). It reads $MEMLENS_DIR (EnvDir); unset,
+// counters live in memory and nothing is written. In $MEMLENS_DIR:
+//
+//   - counters-<index>: a 32-byte header (magic "MLNSCNT1", version 1,
+//     number of functions, number of slots, little-endian uint64), then
+//     Calls, Count, MemMax and IncSum as uint64/int64 arrays. The file is
+//     mapped shared and updated with atomic operations: it is complete after
+//     a normal exit, os.Exit, a panic or SIGKILL, and processes of one run
+//     that load the same package add up;
+//   - allocs-<index>-<pid>: the latest allocation dump of one process, see
+//     ReadAllocs;
+//   - shared-<pid>: the process-wide sampling switch (not data).
+//
+// The runtime imports only os, runtime, strconv, sync, sync/atomic, syscall,
+// time and unsafe, compiles at any language version from Go 1.21, and is
+// Linux-only (/proc/self/statm, mmap).
+package instrument

@@ -1,0 +1,539 @@
+//go:build ignore
+
+// This file is the memlens probe runtime, compiled into the profiled package
+// (see runtime.go, which prepends the generated constants and targets and
+// replaces everything up to the package clause). Every top-level name starts
+// with memlens: it shares the package namespace with the user's code. It
+// must compile at the user's language version: no min/max builtins, no
+// range-over-int, no generics.
+
+package memlensrt
+
+import (
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+// memlensFrame is one running call of a target or of a function literal in
+// it. It lives on that call's stack and is touched by its goroutine only.
+type memlensFrame struct {
+	slot   int    // 1 + the slot whose run began at reading before; 0 = none
+	before uint64 // RSS in bytes at that reading
+}
+
+// memlensLayout mirrors the counters file; the header's values are checked
+// by instrument.ReadCounters.
+type memlensLayout struct {
+	magic, version, nfuncs, nslots uint64
+	calls                          [memlensNFuncs]uint64
+	count                          [memlensNSlots]uint64
+	memMax                         [memlensNSlots]uint64
+	incSum                         [memlensNSlots]int64
+}
+
+// memlensMem is initialised by an expression so that Go's dependency-ordered
+// package initialisation sets it up before any package-level variable whose
+// initialiser calls a target.
+var memlensMem = memlensOpen()
+
+func memlensOpen() *memlensLayout {
+	size := int(unsafe.Sizeof(memlensLayout{}))
+	dir := os.Getenv("MEMLENS_DIR")
+	if dir == "" {
+		return memlensHeader(new(memlensLayout))
+	}
+	name := dir + "/counters-" + strconv.Itoa(memlensIndex)
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		println("memlens: counters:", err.Error())
+		return memlensHeader(new(memlensLayout))
+	}
+	defer f.Close() // the mapping outlives the descriptor
+	if st, err := f.Stat(); err == nil && st.Size() != int64(size) {
+		// A file of another layout: start over. Several processes of one run
+		// (a program re-executing itself) map the same file and add up.
+		if err := f.Truncate(int64(size)); err != nil {
+			println("memlens: counters:", err.Error())
+			return memlensHeader(new(memlensLayout))
+		}
+	}
+	b, err := syscall.Mmap(int(f.Fd()), 0, size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
+	if err != nil {
+		println("memlens: counters:", err.Error())
+		return memlensHeader(new(memlensLayout))
+	}
+	return memlensHeader((*memlensLayout)(unsafe.Pointer(&b[0])))
+}
+
+func memlensHeader(l *memlensLayout) *memlensLayout {
+	if atomic.LoadUint64(&l.magic) != memlensMagic || l.nfuncs != memlensNFuncs || l.nslots != memlensNSlots {
+		*l = memlensLayout{}
+		l.version, l.nfuncs, l.nslots = 1, memlensNFuncs, memlensNSlots
+		atomic.StoreUint64(&l.magic, memlensMagic)
+	}
+	return l
+}
+
+// memlensEnter runs first in a target: it counts the call and the func line.
+func memlensEnter(fr *memlensFrame, id, s int) {
+	atomic.AddUint64(&memlensMem.calls[id], 1)
+	atomic.AddUint64(&memlensMem.count[s], 1)
+	if memlensRSS || memlensAllocs {
+		memlensEnterSlow(fr, s)
+	}
+}
+
+func memlensEnterSlow(fr *memlensFrame, s int) {
+	if memlensAllocs {
+		memlensDepthInc()
+	}
+	if memlensRSS {
+		now := memlensObserve()
+		memlensMax(&memlensMem.memMax[s], now)
+		fr.slot, fr.before = s+1, now
+	}
+}
+
+// memlensLit runs first in a function literal of a target.
+func memlensLit(fr *memlensFrame) {
+	if memlensAllocs {
+		memlensDepthInc()
+	}
+	if memlensRSS {
+		fr.before = memlensObserve()
+	}
+}
+
+// memlensLine runs before a statement (or as a loop condition's or a case
+// clause's first step) and counts line slot s.
+func memlensLine(fr *memlensFrame, s int) {
+	atomic.AddUint64(&memlensMem.count[s], 1)
+	if memlensRSS {
+		memlensStep(fr, s)
+	}
+}
+
+// memlensCond is memlensLine for a loop condition: cond becomes
+// memlensCond(fr, s) && (cond).
+func memlensCond(fr *memlensFrame, s int) bool {
+	memlensLine(fr, s)
+	return true
+}
+
+// memlensLeave is deferred by targets and their function literals when RSS
+// or allocations are measured.
+func memlensLeave(fr *memlensFrame) {
+	if memlensRSS && fr.slot != 0 {
+		memlensCredit(fr.slot-1, fr.before, memlensObserve())
+		fr.slot = 0
+	}
+	if memlensAllocs {
+		memlensDepthDec()
+		if memlensUnwinding() {
+			memlensDump(false)
+		}
+	}
+}
+
+// ---- RSS ----
+
+// memlensStep ends the run of the frame's open slot at a new reading and
+// opens slot s.
+func memlensStep(fr *memlensFrame, s int) {
+	now := memlensObserve()
+	if fr.slot != 0 {
+		memlensCredit(fr.slot-1, fr.before, now)
+	}
+	fr.slot, fr.before = s+1, now
+}
+
+func memlensCredit(s int, before, now uint64) {
+	atomic.AddInt64(&memlensMem.incSum[s], int64(now-before))
+	if now > before {
+		before = now
+	}
+	memlensMax(&memlensMem.memMax[s], before)
+}
+
+func memlensMax(p *uint64, v uint64) {
+	for {
+		o := atomic.LoadUint64(p)
+		if v <= o || atomic.CompareAndSwapUint64(p, o, v) {
+			return
+		}
+	}
+}
+
+var (
+	memlensStatm    = memlensOpenStatm()
+	memlensPageSize = uint64(syscall.Getpagesize())
+	memlensLastT    atomic.Int64  // nanotime of the latest reading (interval mode)
+	memlensLastRSS  atomic.Uint64 // that reading
+)
+
+func memlensOpenStatm() int {
+	if !memlensRSS {
+		return -1
+	}
+	fd, err := syscall.Open("/proc/self/statm", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return -1
+	}
+	return fd
+}
+
+//go:linkname memlensNanotime runtime.nanotime
+func memlensNanotime() int64
+
+// memlensObserve returns the process RSS. With an interval it reads at most
+// once per interval (process-wide) and otherwise returns the latest reading,
+// so the change is credited to whichever line is running when the next
+// reading happens: a line longer than the interval gets its own change.
+func memlensObserve() uint64 {
+	if memlensInterval > 0 {
+		now := memlensNanotime()
+		if now-memlensLastT.Load() < memlensInterval {
+			return memlensLastRSS.Load()
+		}
+		memlensLastT.Store(now)
+	}
+	r := memlensReadRSS()
+	if memlensInterval > 0 {
+		memlensLastRSS.Store(r)
+	}
+	return r
+}
+
+// memlensReadRSS reads the resident set from /proc/self/statm (second field,
+// in pages) with one pread on a descriptor kept open.
+func memlensReadRSS() uint64 {
+	var buf [128]byte
+	n, err := syscall.Pread(memlensStatm, buf[:], 0)
+	if err != nil || n <= 0 {
+		return 0
+	}
+	i := 0
+	for i < n && buf[i] != ' ' {
+		i++
+	}
+	i++
+	var pages uint64
+	for ; i < n && buf[i] >= '0' && buf[i] <= '9'; i++ {
+		pages = pages*10 + uint64(buf[i]-'0')
+	}
+	return pages * memlensPageSize
+}
+
+// ---- allocations ----
+
+// memlensShared is the process-wide switch of runtime.MemProfileRate that
+// every instrumented package of the process shares: a small file named by the
+// process id, mapped by each package's runtime.
+type memlensShared struct {
+	lock  uint32
+	_     uint32
+	depth int64 // running targets and literals, all packages
+	on    int64 // 1 while MemProfileRate is ours
+	saved int64 // the rate to restore
+}
+
+var (
+	memlensSh     = memlensOpenShared()
+	memlensActive atomic.Int64 // this package's running targets and literals
+	memlensDirty  atomic.Bool  // a target ran since the last dump
+	memlensEver   atomic.Bool  // a target ran in this process
+	memlensTimer  atomic.Bool  // the periodic dump timer is armed
+)
+
+func memlensOpenShared() *memlensShared {
+	if !memlensAllocs {
+		return nil
+	}
+	dir := os.Getenv("MEMLENS_DIR")
+	if dir == "" {
+		return new(memlensShared)
+	}
+	memlensAddExitHook(memlensHook{F: memlensExitDump, RunOnFailure: true})
+	name := dir + "/shared-" + strconv.Itoa(os.Getpid())
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return new(memlensShared)
+	}
+	defer f.Close()
+	const size = 4096
+	if st, err := f.Stat(); err != nil || st.Size() < size {
+		f.Truncate(size)
+	}
+	b, err := syscall.Mmap(int(f.Fd()), 0, size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
+	if err != nil {
+		return new(memlensShared)
+	}
+	return (*memlensShared)(unsafe.Pointer(&b[0]))
+}
+
+func memlensDepthInc() {
+	memlensActive.Add(1)
+	memlensDirty.Store(true)
+	memlensEver.Store(true)
+	if atomic.AddInt64(&memlensSh.depth, 1) == 1 {
+		memlensRate(true)
+	}
+	if !memlensTimer.Load() && memlensTimer.CompareAndSwap(false, true) {
+		time.AfterFunc(memlensPeriod, memlensTick)
+	}
+}
+
+func memlensDepthDec() {
+	memlensActive.Add(-1)
+	if atomic.AddInt64(&memlensSh.depth, -1) == 0 {
+		memlensRate(false)
+	}
+}
+
+// memlensRate switches exact sampling on or off. The depth decides under the
+// lock, so an enter racing a leave cannot leave the rate wrong; MemProfileRate
+// is written atomically (the runtime reads it plainly) to keep -race quiet.
+func memlensRate(on bool) {
+	h := memlensSh
+	for !atomic.CompareAndSwapUint32(&h.lock, 0, 1) {
+		runtime.Gosched()
+	}
+	if on && atomic.LoadInt64(&h.on) == 0 {
+		atomic.StoreInt64(&h.saved, int64(memlensLoadRate()))
+		memlensStoreRate(1)
+		atomic.StoreInt64(&h.on, 1)
+	} else if !on && atomic.LoadInt64(&h.on) != 0 && atomic.LoadInt64(&h.depth) == 0 {
+		memlensStoreRate(int(atomic.LoadInt64(&h.saved)))
+		atomic.StoreInt64(&h.on, 0)
+	}
+	atomic.StoreUint32(&h.lock, 0)
+}
+
+func memlensLoadRate() int {
+	p := unsafe.Pointer(&runtime.MemProfileRate)
+	if unsafe.Sizeof(runtime.MemProfileRate) == 8 {
+		return int(atomic.LoadInt64((*int64)(p)))
+	}
+	return int(atomic.LoadInt32((*int32)(p)))
+}
+
+func memlensStoreRate(r int) {
+	p := unsafe.Pointer(&runtime.MemProfileRate)
+	if unsafe.Sizeof(runtime.MemProfileRate) == 8 {
+		atomic.StoreInt64((*int64)(p), int64(r))
+	} else {
+		atomic.StoreInt32((*int32)(p), int32(r))
+	}
+}
+
+// memlensUnwinding reports whether the deferred memlensLeave runs because
+// of a panic or runtime.Goexit rather than a return: then its caller is
+// runtime.gopanic or runtime.Goexit (the compiler's defer wrapper is a
+// wrapper function, which tracebacks elide; skipped should it show). No
+// recover, so the program's panic stays untouched, and no allocation:
+// FuncForPC allocates only for PCs inside an inlined body, and neither the
+// panic path's call site nor a return site is one.
+//
+//go:noinline
+func memlensUnwinding() bool {
+	var pcs [3]uintptr // memlensLeave, its caller, one more
+	n := runtime.Callers(2, pcs[:])
+	for i := 1; i < n; i++ {
+		f := runtime.FuncForPC(pcs[i] - 1)
+		if f == nil {
+			return false
+		}
+		name := f.Name()
+		if !memlensContains(name, ".deferwrap") {
+			return name == "runtime.gopanic" || name == "runtime.Goexit"
+		}
+	}
+	return false
+}
+
+func memlensContains(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
+}
+
+const memlensPeriod = 500 * time.Millisecond
+
+// memlensTick dumps twice a second while targets run or have run since the
+// last dump, so a run that never ends, or is killed, still leaves records.
+func memlensTick() {
+	if memlensActive.Load() > 0 || memlensDirty.Load() {
+		memlensDump(false)
+		time.AfterFunc(memlensPeriod, memlensTick)
+		return
+	}
+	memlensTimer.Store(false)
+	// A target may have started between the check and the store.
+	if (memlensActive.Load() > 0 || memlensDirty.Load()) && memlensTimer.CompareAndSwap(false, true) {
+		time.AfterFunc(memlensPeriod, memlensTick)
+	}
+}
+
+type memlensHook struct {
+	F            func()
+	RunOnFailure bool
+}
+
+// memlensAddExitHook registers a function run at os.Exit (any code, so
+// failing tests too) and when main returns; needs -ldflags=-checklinkname=0.
+//
+//go:linkname memlensAddExitHook internal/runtime/exithook.Add
+func memlensAddExitHook(h memlensHook)
+
+func memlensExitDump() {
+	if memlensEver.Load() {
+		memlensDump(true)
+	}
+}
+
+// memlensMemRecord mirrors internal/profilerecord.MemProfileRecord: unlike
+// runtime.MemProfile's 32 frames, its stacks have the runtime's full
+// profiling depth (GODEBUG profstackdepth, 128 by default).
+type memlensMemRecord struct {
+	AllocBytes, FreeBytes     int64
+	AllocObjects, FreeObjects int64
+	Stack                     []uintptr
+}
+
+//go:linkname memlensMemProfile runtime.pprof_memProfileInternal
+func memlensMemProfile(p []memlensMemRecord, inuseZero bool) (n int, ok bool)
+
+type memlensPCFrame struct {
+	fn, file string
+	line     int
+}
+
+var (
+	memlensDumpMu  sync.Mutex
+	memlensLastEnd int64 // nanotime when the last dump ended
+	memlensLastDur int64 // how long it took
+	memlensPCs     map[uintptr][]memlensPCFrame
+)
+
+// memlensDump writes the allocation records whose stacks pass through a
+// target to $MEMLENS_DIR/allocs-<index>-<pid>, atomically. Unless forced (at
+// exit) it is skipped when less than ten times the last dump's duration has
+// passed since it ended, which bounds its cost to about a tenth of the run.
+func memlensDump(force bool) {
+	dir := os.Getenv("MEMLENS_DIR")
+	if dir == "" {
+		return
+	}
+	memlensDumpMu.Lock()
+	defer memlensDumpMu.Unlock()
+	start := memlensNanotime()
+	if !force && memlensLastEnd != 0 && start-memlensLastEnd < 10*memlensLastDur {
+		return
+	}
+	memlensDirty.Store(false)
+	runtime.GC() // publishes every allocation made so far
+	var recs []memlensMemRecord
+	n, _ := memlensMemProfile(nil, true)
+	for {
+		recs = make([]memlensMemRecord, n+n/4+64)
+		var ok bool
+		if n, ok = memlensMemProfile(recs, true); ok {
+			recs = recs[:n]
+			break
+		}
+	}
+	if memlensPCs == nil {
+		memlensPCs = make(map[uintptr][]memlensPCFrame)
+	}
+	out := make([]byte, 0, 1<<16)
+	out = append(out, "memlens-allocs 1\n"...)
+	var frames []memlensPCFrame
+	for i := range recs {
+		r := &recs[i]
+		frames = frames[:0]
+		last, own := -1, false
+		for _, pc := range r.Stack {
+			fs, ok := memlensPCs[pc]
+			if !ok {
+				fs = memlensSymbolize(pc)
+				memlensPCs[pc] = fs
+			}
+			for _, f := range fs {
+				if f.file == memlensRTFile {
+					own = true // the runtime's own allocation (a dump, a timer)
+				}
+				frames = append(frames, f)
+				if memlensInTarget(f.file, f.line) {
+					last = len(frames) - 1
+				}
+			}
+		}
+		if last < 0 || own {
+			continue
+		}
+		out = append(out, 'r', ' ')
+		out = strconv.AppendInt(out, r.AllocBytes, 10)
+		out = append(out, ' ')
+		out = strconv.AppendInt(out, r.AllocObjects, 10)
+		out = append(out, ' ')
+		out = strconv.AppendInt(out, r.AllocBytes-r.FreeBytes, 10)
+		out = append(out, ' ')
+		out = strconv.AppendInt(out, r.AllocObjects-r.FreeObjects, 10)
+		out = append(out, ' ')
+		out = strconv.AppendInt(out, int64(last+1), 10)
+		out = append(out, '\n')
+		for _, f := range frames[:last+1] {
+			out = append(out, 'f', ' ')
+			out = strconv.AppendInt(out, int64(f.line), 10)
+			out = append(out, '\t')
+			out = append(out, f.fn...)
+			out = append(out, '\t')
+			out = append(out, f.file...)
+			out = append(out, '\n')
+		}
+	}
+	out = append(out, "end\n"...)
+	name := dir + "/allocs-" + strconv.Itoa(memlensIndex) + "-" + strconv.Itoa(os.Getpid())
+	if err := os.WriteFile(name+".tmp", out, 0o644); err == nil {
+		os.Rename(name+".tmp", name)
+	}
+	memlensLastEnd = memlensNanotime()
+	memlensLastDur = memlensLastEnd - start
+}
+
+func memlensSymbolize(pc uintptr) []memlensPCFrame {
+	var fs []memlensPCFrame
+	frames := runtime.CallersFrames([]uintptr{pc})
+	for {
+		f, more := frames.Next()
+		if f.Function != "" || f.File != "" {
+			fs = append(fs, memlensPCFrame{f.Function, f.File, f.Line})
+		}
+		if !more {
+			return fs
+		}
+	}
+}
+
+func memlensInTarget(file string, line int) bool {
+	for _, t := range memlensTargets {
+		if line >= t.lo && line <= t.hi && file == t.file {
+			return true
+		}
+	}
+	return false
+}
+
+type memlensRange struct {
+	file   string
+	lo, hi int
+}

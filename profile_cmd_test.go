@@ -1,0 +1,117 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// profileCLI runs `memlens profile ARGS` in-process from the repository root.
+func profileCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = profileCommand(context.Background(), args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// The README's first command: the table, memory_profiler's header, the
+// entry used; and --pprof writes a profile `go tool pprof -list` reads.
+func TestProfileCommandTableAndPprof(t *testing.T) {
+	pprofFile := filepath.Join(t.TempDir(), "build.pprof")
+	code, stdout, stderr := profileCLI(t, "--pprof", pprofFile, "./testdata/go/shapes", "Build")
+	if code != 0 {
+		t.Fatalf("exit code %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	abs, _ := filepath.Abs("testdata/go/shapes/shapes.go")
+	for _, want := range []string{
+		"Filename: " + abs + "\n",
+		"Line #    Mem usage    Increment  Occurrences   Allocated   Objects    Retained   Line Contents\n",
+		"func Build(n int) (*Grid, string) {\n",
+		"label := fmt.Sprintf(\"%s-%d\", kind, i)\n",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("table lacks %q:\n%s", want, stdout)
+		}
+	}
+	if !strings.Contains(stderr, "(tests that reach Build)") {
+		t.Errorf("stderr does not name the entry:\n%s", stderr)
+	}
+	out, err := exec.Command("go", "tool", "pprof", "-list", `shapes\.Build$`, "-sample_index=alloc_space", pprofFile).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go tool pprof: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "ROUTINE ======================== example.com/memlens/testdata/shapes.Build in "+abs) ||
+		!strings.Contains(string(out), "label := fmt.Sprintf") {
+		t.Errorf("pprof -list does not show Build's lines:\n%s", out)
+	}
+}
+
+// --json keeps the contract's shape.
+func TestProfileCommandJSON(t *testing.T) {
+	code, stdout, stderr := profileCLI(t, "--json", "./testdata/go/examples", "DefFunc")
+	if code != 0 {
+		t.Fatalf("exit code %d\n%s", code, stderr)
+	}
+	var res map[string]any
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, stdout)
+	}
+	hasKeys(t, "result", res, "target", "entry", "status", "exit_code", "message", "duration_ms", "functions")
+	if res["status"] != "ok" || res["target"] != "./testdata/go/examples" {
+		t.Errorf("status %v target %v", res["status"], res["target"])
+	}
+	fns, _ := res["functions"].([]any)
+	if len(fns) != 1 {
+		t.Fatalf("functions: %v", res["functions"])
+	}
+	fn := fns[0].(map[string]any)
+	hasKeys(t, "function", fn, "name", "file", "start_line", "end_line", "calls", "lines")
+	lines, _ := fn["lines"].([]any)
+	if len(lines) == 0 {
+		t.Fatal("no lines")
+	}
+	for _, l := range lines {
+		hasKeys(t, "line", l.(map[string]any), "line", "content", "occurrences", "mem_usage_bytes", "increment_bytes", "alloc_bytes", "alloc_objects", "retained_bytes")
+	}
+	if fn["name"] != "DefFunc" || fn["calls"] != 1.0 {
+		t.Errorf("function %v called %v times", fn["name"], fn["calls"])
+	}
+}
+
+func hasKeys(t *testing.T, what string, m map[string]any, keys ...string) {
+	t.Helper()
+	for _, k := range keys {
+		if _, ok := m[k]; !ok {
+			t.Errorf("%s has no %q: %v", what, k, m)
+		}
+	}
+}
+
+// Failures exit non-zero with a one-line reason as the last line.
+func TestProfileCommandFailures(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		last string // the last stderr line starts with this
+	}{
+		{"panic", []string{"--quiet", "./testdata/go/cmd/crash", "Panic", "--", "panic"}, "memlens: panic: panic: runtime error: index out of range"},
+		{"no such function", []string{"./testdata/go/shapes", "Biuld"}, "memlens: no function Biuld in the package; similar: Build"},
+		{"syntax error elsewhere", []string{"./testdata/go/broken", "Fine"}, "memlens: build_failed: build failed: "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := profileCLI(t, tt.args...)
+			if code == 0 {
+				t.Fatalf("exit code 0\n%s", stderr)
+			}
+			lines := strings.Split(strings.TrimSpace(stderr), "\n")
+			if last := lines[len(lines)-1]; !strings.HasPrefix(last, tt.last) {
+				t.Errorf("last stderr line %q, want it to start %q", last, tt.last)
+			}
+		})
+	}
+}

@@ -1,0 +1,138 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// repoRoot is where `memlens profile ./testdata/go/...` is run from.
+var repoRoot, _ = filepath.Abs("..")
+
+// entryFor resolves req and chooses its entry as profileGo does, without
+// building anything.
+func entryFor(t *testing.T, req Request) (*goEntry, error) {
+	t.Helper()
+	req.Dir = repoRoot
+	ctx := context.Background()
+	_, targets, err := resolveGo(ctx, req, nil, "")
+	if err != nil {
+		return nil, err
+	}
+	reach := func(ctx context.Context, home *listedPackage, ts []target) ([]string, error) {
+		return testsReaching(ctx, home, ts, nil, nil)
+	}
+	return chooseEntry(ctx, req, targets[0].Pkg, targets, reach)
+}
+
+func TestChooseEntry(t *testing.T) {
+	tests := []struct {
+		name  string
+		req   Request
+		entry string // Result.Entry, exactly
+		err   string // or an error containing this
+	}{
+		{name: "explicit test", req: Request{Target: "./testdata/go/shapes", Funcs: []string{"Build"}, Test: "TestAreas"},
+			entry: "go test -run ^(TestAreas)$"},
+		{name: "explicit bench", req: Request{Target: "./testdata/go/shapes", Funcs: []string{"Build"}, Bench: "BenchmarkBuild"},
+			entry: "go test -bench ^(BenchmarkBuild)$ -benchtime 1x -run ^$"},
+		{name: "args for a main package", req: Request{Target: "./testdata/go/cmd/wordcount", Funcs: []string{"Count"}, Args: []string{"-top", "3"}, HasArgs: true},
+			entry: "go run example.com/memlens/testdata/cmd/wordcount -top 3"},
+		{name: "args for a library", req: Request{Target: "./testdata/go/shapes", Funcs: []string{"Build"}, HasArgs: true},
+			err: "not a main package"},
+		{name: "target is a test", req: Request{Target: "./testdata/go/shapes", Funcs: []string{"TestBuild"}},
+			entry: "go test -run ^(TestBuild)$"},
+		{name: "target is a benchmark", req: Request{Target: "./testdata/go/shapes", Funcs: []string{"BenchmarkBuild"}},
+			entry: "go test -run ^$ -bench ^(BenchmarkBuild)$ -benchtime 1x"},
+		{name: "target is an example", req: Request{Target: "./testdata/go/shapes", Funcs: []string{"ExampleBuild"}},
+			entry: "go test -run ^(ExampleBuild)$"},
+		{name: "main package", req: Request{Target: "./testdata/go/cmd/wordcount", Funcs: []string{"Top"}},
+			entry: "go run example.com/memlens/testdata/cmd/wordcount"},
+		{name: "tests that reach", req: Request{Target: "./testdata/go/shapes", Funcs: []string{"Build"}},
+			entry: "go test -run ^(ExampleBuild|TestAreas|TestBuild|TestFirstBig|TestLabels)$ -bench ^(BenchmarkBuild)$ -benchtime 1x (tests that reach Build)"},
+		// Drain is only reached through TestDrainAndDescribe.
+		{name: "tests that reach, narrow", req: Request{Target: "./testdata/go/shapes", Funcs: []string{"Drain"}},
+			entry: "go test -run ^(TestDrainAndDescribe)$ (tests that reach Drain)"},
+		// area is called from a goroutine's closure inside Areas.
+		{name: "reach through a goroutine", req: Request{Target: "./testdata/go/shapes", Funcs: []string{"area"}},
+			entry: "go test -run ^(TestAreas)$ (tests that reach area)"},
+		// ParseURL is reached from a test in which an httptest handler closure is passed to net/http.
+		{name: "method through a pointer", req: Request{Target: "./testdata/go/examples", Funcs: []string{"(*BaseExtr).ParseURL"}},
+			entry: "go test -run ^(TestParseURLAndList)$ (tests that reach (*BaseExtr).ParseURL)"},
+		{name: "marked function", req: Request{Target: "./testdata/go/shapes"},
+			entry: "go test -run ^(ExampleBuild|TestAreas|TestBuild|TestFirstBig|TestLabels)$ -bench ^(BenchmarkBuild)$ -benchtime 1x (tests that reach Build)"},
+		{name: "generated call", req: Request{Target: "./testdata/go/broken", Funcs: []string{"Fine"}},
+			entry: "go test -run ^TestMemlensEntry$ (a generated test calls Fine)"},
+		{name: "nothing runs it", req: Request{Target: "./testdata/go/shapes", Funcs: []string{"Histogram"}},
+			err: "--test NAME"},
+		{name: "similar names", req: Request{Target: "./testdata/go/shapes", Funcs: []string{"Biuld"}},
+			err: "no function Biuld in the package; similar: Build,"},
+		{name: "no such package", req: Request{Target: "./testdata/go/nope", Funcs: []string{"X"}},
+			err: "nope"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, err := entryFor(t, tt.req)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("error %v, want one containing %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.Describe != tt.entry {
+				t.Errorf("entry\n  %s\nwant\n  %s", e.Describe, tt.entry)
+			}
+		})
+	}
+}
+
+func TestNoEntryIsErrNoEntry(t *testing.T) {
+	_, err := entryFor(t, Request{Target: "./testdata/go/shapes", Funcs: []string{"Histogram"}})
+	if !errors.Is(err, ErrNoEntry) {
+		t.Fatalf("error %v does not wrap ErrNoEntry", err)
+	}
+	for _, flag := range []string{"--test NAME", "--bench NAME", "-- ARGS"} {
+		if !strings.Contains(err.Error(), flag) {
+			t.Errorf("error %q does not suggest %s", err, flag)
+		}
+	}
+}
+
+func TestMergeLDFlags(t *testing.T) {
+	tests := []struct {
+		flags []string
+		extra string
+		want  string
+	}{
+		{nil, "-checklinkname=0", "-ldflags=-checklinkname=0"},
+		{[]string{"-tags=x", "-ldflags=-s -w"}, "-checklinkname=0", "-tags=x -ldflags=-s -w -checklinkname=0"},
+		{[]string{"-ldflags", "-s"}, "-checklinkname=0", "-ldflags -s -checklinkname=0"},
+		{[]string{"-tags=x"}, "", "-tags=x"},
+	}
+	for _, tt := range tests {
+		if got := strings.Join(mergeLDFlags(tt.flags, tt.extra), " "); got != tt.want {
+			t.Errorf("mergeLDFlags(%q, %q) = %q, want %q", tt.flags, tt.extra, got, tt.want)
+		}
+	}
+}
+
+func TestParseBuildErrors(t *testing.T) {
+	out := "# example.com/m/p\n./bad.go:5:1: syntax error: unexpected }\n/abs/x.go:12: undefined: y\nnote: module requires Go 1.30\n"
+	got := parseBuildErrors([]byte(out), "/pkg", "")
+	want := "/pkg/bad.go:5:1 syntax error: unexpected } | /abs/x.go:12:0 undefined: y"
+	var parts []string
+	for _, e := range got {
+		parts = append(parts, e.File+":"+itoa(e.Line)+":"+itoa(e.Column)+" "+e.Message)
+	}
+	if s := strings.Join(parts, " | "); s != want {
+		t.Errorf("parseBuildErrors = %q, want %q", s, want)
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -1,0 +1,214 @@
+package runner
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/memlens/memlens/instrument"
+)
+
+// fidelityModules are real modules nobody here wrote, pinned. CI fetches
+// them with `go mod download` (see .ci/run); once in the module cache the
+// test runs offline.
+var fidelityModules = []struct {
+	path, version string
+	pkgs          []string
+}{
+	{"github.com/google/uuid", "v1.6.0", []string{"."}},
+	{"github.com/google/go-cmp", "v0.7.0", []string{"./cmp", "./cmp/cmpopts"}},
+	{"golang.org/x/text", "v0.31.0", []string{"./transform", "./unicode/bidi", "./width"}},
+}
+
+// Every function of each module's packages (internal test files included)
+// is instrumented, and the modules' own test suites run through the
+// overlay: the same tests must pass and fail as without instrumentation,
+// and the probes must have counted calls.
+func TestFidelityOnRealModules(t *testing.T) {
+	for _, m := range fidelityModules {
+		t.Run(m.path, func(t *testing.T) {
+			// The module cache may not be overlaid: work on a copy.
+			dir := copyTree(t, moduleDir(t, m.path+"@"+m.version))
+			plain := goTestResults(t, dir, nil, m.pkgs)
+			tmp := t.TempDir()
+			ov := newOverlay(tmp)
+			data := filepath.Join(tmp, "data")
+			if err := os.Mkdir(data, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			var listed []goPackage
+			for _, p := range m.pkgs {
+				ps, err := listPackages(t.Context(), dir, p, "", nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				listed = append(listed, ps...)
+			}
+			nfuncs := 0
+			for i, gp := range listed {
+				ip := instrumentWholePackage(t, i, gp)
+				nfuncs += len(ip.Targets)
+				out, err := instrument.Instrument(ip, instrument.Options{Allocs: true, RSS: true})
+				if err != nil {
+					t.Fatalf("instrument %s: %v", gp.ImportPath, err)
+				}
+				for path, src := range out.Files {
+					if err := ov.add(path, src); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := ov.add(filepath.Join(gp.Dir, instrument.RuntimeFileName(i)), out.RuntimeFile); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ovFile, err := ov.write()
+			if err != nil {
+				t.Fatal(err)
+			}
+			flags := append([]string{"-overlay", ovFile}, mergeLDFlags(nil, instrument.LDFlags)...)
+			got := goTestResults(t, dir, append(flags, "-env:"+instrument.EnvDir+"="+data), m.pkgs)
+			if len(plain) == 0 {
+				t.Fatal("no test ran without instrumentation")
+			}
+			var diffs []string
+			for name, action := range plain {
+				if got[name] != action {
+					diffs = append(diffs, name+": "+action+" -> "+got[name])
+				}
+			}
+			sort.Strings(diffs)
+			if len(diffs) > 0 {
+				t.Errorf("%d of %d tests changed outcome under instrumentation:\n%s", len(diffs), len(plain), strings.Join(diffs, "\n"))
+			}
+			var calls uint64
+			for i := range listed {
+				c, err := instrument.ReadCounters(data, i)
+				if err != nil {
+					t.Fatalf("counters of %s: %v", listed[i].ImportPath, err)
+				}
+				for _, n := range c.Calls {
+					calls += n
+				}
+			}
+			if calls == 0 {
+				t.Error("the instrumented tests counted no calls")
+			}
+			t.Logf("%d packages, %d functions instrumented, %d tests, %d calls counted", len(listed), nfuncs, len(plain), calls)
+		})
+	}
+}
+
+// moduleDir returns the module's directory in the module cache,
+// downloading it if needed.
+func moduleDir(t *testing.T, modVersion string) string {
+	t.Helper()
+	cmd := exec.Command("go", "mod", "download", "-json", modVersion)
+	cmd.Dir = t.TempDir()
+	out, err := cmd.Output()
+	var info struct{ Dir, Error string }
+	if jerr := json.Unmarshal(out, &info); err != nil || jerr != nil || info.Dir == "" {
+		t.Fatalf("go mod download %s: %v %s (run `go mod download %s` with network once)", modVersion, err, info.Error, modVersion)
+	}
+	return info.Dir
+}
+
+// copyTree copies a directory tree into a temporary directory, writable.
+func copyTree(t *testing.T, src string) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), filepath.Base(src))
+	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		to := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(to, 0o755)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(to, b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// instrumentWholePackage targets every function of the package's own and
+// internal test files. External test files (package x_test) are a package
+// of their own and are left as they are.
+func instrumentWholePackage(t *testing.T, index int, gp goPackage) instrument.Package {
+	t.Helper()
+	ip := instrument.Package{Index: index, Name: gp.Name, Dir: gp.Dir, Files: map[string][]byte{}}
+	fset := token.NewFileSet()
+	for _, name := range append(append([]string{}, gp.GoFiles...), gp.TestGoFiles...) {
+		path := filepath.Join(gp.Dir, name)
+		src, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := parser.ParseFile(fset, path, src, parser.ParseComments|parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fns := instrument.FindFuncs(fset, f, path)
+		if len(fns) > 0 {
+			ip.Files[path] = src
+			ip.Targets = append(ip.Targets, fns...)
+		}
+	}
+	return ip
+}
+
+// goTestResults runs go test -json on pkgs in dir and returns each test's
+// final action (pass, fail, skip). Flags starting with "-env:" are
+// environment variables for the run. A failing suite is not an error: the
+// comparison is the point.
+func goTestResults(t *testing.T, dir string, flags, pkgs []string) map[string]string {
+	t.Helper()
+	args := []string{"test", "-count=1", "-json"}
+	var env []string
+	for _, f := range flags {
+		if e, ok := strings.CutPrefix(f, "-env:"); ok {
+			env = append(env, e)
+		} else {
+			args = append(args, f)
+		}
+	}
+	cmd := exec.Command("go", append(args, pkgs...)...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, _ := cmd.Output()
+	results := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var ev struct{ Action, Package, Test string }
+		if json.Unmarshal(sc.Bytes(), &ev) != nil {
+			continue
+		}
+		switch ev.Action {
+		case "pass", "fail", "skip":
+			key := ev.Package + " " + ev.Test
+			results[key] = ev.Action
+		}
+	}
+	if len(results) == 0 {
+		t.Fatalf("go test %v in %s: no results\n%s", args, dir, stderr.String())
+	}
+	return results
+}

@@ -1,0 +1,833 @@
+"""memlens's line-by-line memory tracer for Python 3.8+.
+
+Run by memlens as ``python memlens_tracer.py SCRIPT [ARGS...]``: it runs
+SCRIPT as ``__main__`` (as ``python SCRIPT ARGS`` would) and profiles, line by
+line, the functions named in $MEMLENS_FUNCS (a JSON list of qualnames, or
+module.qualname) or, when none are named, the functions decorated with
+``@profile`` from memlens's memory_profiler shim. The result is written as
+JSON to $MEMLENS_OUT: periodically while the program runs (so a killed run
+keeps a partial table) and once more at exit.
+
+Per line and summed over its runs it records what memory_profiler records
+(occurrences; RSS after the line, the highest; RSS increment, but against the
+reading just before the line rather than a maximum) plus exact heap figures
+from tracemalloc: the net traced bytes across the line, the peak inside one
+run of the line, and what the line's allocations still hold at exit.
+
+Events come from sys.monitoring on 3.12+ and from sys.settrace before.
+Threads are traced too; each thread keeps its own line state, and heap/RSS
+growth between two readings is charged to the thread that read last.
+
+No third-party module is needed: RSS is read from /proc/self/statm
+(``resource`` where there is no /proc).
+"""
+
+import sys
+
+if sys.version_info < (3, 8):
+    sys.stderr.write("memlens: Python 3.8 or newer is needed, this is %s\n" % sys.version.split()[0])
+    sys.exit(3)
+
+import ast
+import atexit
+import builtins
+import dis
+import importlib.machinery
+import json
+import os
+import threading
+import time
+import tracemalloc
+import types
+
+_TRACER_FILE = os.path.abspath(__file__)
+_OUT = os.environ.get("MEMLENS_OUT", "")
+_NAMES = frozenset(json.loads(os.environ.get("MEMLENS_FUNCS") or "[]"))
+_COUNTS_ONLY = os.environ.get("MEMLENS_COUNTS_ONLY") == "1"
+_FLUSH_SECONDS = float(os.environ.get("MEMLENS_FLUSH_SECONDS") or "0.5")
+# Frames tracemalloc keeps per allocation: each one costs on every
+# allocation of the program, and retained memory is charged to profiled
+# lines found within them (1: the allocating line itself).
+_NFRAME = int(os.environ.get("MEMLENS_TRACEBACK_FRAMES") or "1")
+_BACKEND = os.environ.get("MEMLENS_BACKEND") or ("monitoring" if sys.version_info >= (3, 12) else "settrace")
+
+# RSS is re-read only when the traced heap moved by at least _RSS_HEAP_STEP
+# since the last read, or every _RSS_EVERY events: reading /proc costs more
+# than everything else on a line event. MEMLENS_RSS_EVERY_EVENT=1 reads it on
+# every event, as memory_profiler does.
+_RSS_EVERY_EVENT = os.environ.get("MEMLENS_RSS_EVERY_EVENT") == "1"
+_RSS_HEAP_STEP = 0 if _RSS_EVERY_EVENT else 64 << 10
+_RSS_EVERY = 1 if _RSS_EVERY_EVENT else 64  # line events between RSS reads at most
+
+
+# --- RSS ---------------------------------------------------------------------
+
+try:
+    _statm = os.open("/proc/self/statm", os.O_RDONLY)
+    _page = os.sysconf("SC_PAGE_SIZE")
+    _pread = os.pread
+
+    def rss_bytes():
+        """Resident set size of this process, in bytes."""
+        return int(_pread(_statm, 64, 0).split()[1]) * _page
+
+except (OSError, AttributeError, ValueError):
+    import resource
+
+    _rss_scale = 1 if sys.platform == "darwin" else 1024
+
+    def rss_bytes():
+        """Peak resident set size (the best resource offers without /proc)."""
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * _rss_scale
+
+
+# --- functions and their source layout ---------------------------------------
+
+_parsed = {}  # filename -> ast.Module or None
+
+
+def _parse(filename):
+    if filename not in _parsed:
+        try:
+            with open(filename, "rb") as f:
+                _parsed[filename] = ast.parse(f.read(), filename)
+        except (OSError, SyntaxError, ValueError):
+            _parsed[filename] = None
+    return _parsed[filename]
+
+
+def _first_line(node):
+    return min([node.lineno] + [d.lineno for d in node.decorator_list])
+
+
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def _walk_defs(tree):
+    """Yields (qualname, node) for every function in tree, as the compiler names them."""
+    stack = [("", tree)]
+    while stack:
+        prefix, node = stack.pop()
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, _DEFS):
+                q = prefix + child.name
+                yield q, child
+                stack.append((q + ".<locals>.", child))
+            elif isinstance(child, ast.ClassDef):
+                stack.append((prefix + child.name + ".", child))
+            else:
+                stack.append((prefix, child))
+
+
+def _find_def(code):
+    tree = _parse(code.co_filename)
+    if tree is None:
+        return None, None
+    for q, node in _walk_defs(tree):
+        if node.name == code.co_name and _first_line(node) == code.co_firstlineno:
+            return q, node
+    return None, None
+
+
+def _statement_lines(node):
+    """Lines where a statement of node starts, nested function bodies excluded."""
+    lines = set(d.lineno for d in node.decorator_list)
+    lines.add(node.lineno)
+    stack = list(node.body)
+    while stack:
+        n = stack.pop()
+        if isinstance(n, ast.stmt):
+            lines.add(n.lineno)
+        if isinstance(n, _DEFS + (ast.Lambda,)):
+            lines.update(d.lineno for d in getattr(n, "decorator_list", ()))
+            continue
+        stack.extend(ast.iter_child_nodes(n))
+    return sorted(lines)
+
+
+class Func(object):
+    """The profile of one code object, summed over its calls and threads."""
+
+    __slots__ = ("code", "name", "module", "file", "start", "end", "code_lines",
+                 "calls", "alloc", "lines", "depth")
+
+    def __init__(self, code, module):
+        self.code = code
+        self.module = module
+        self.file = code.co_filename
+        self.start = code.co_firstlineno
+        qual, node = _find_def(code)
+        self.name = getattr(code, "co_qualname", None) or qual or code.co_name
+        if node is not None:
+            self.end = node.end_lineno
+            self.code_lines = _statement_lines(node)
+        else:
+            lines = sorted(set(l for _, l in dis.findlinestarts(code) if l))
+            self.end = max(lines + [self.start])
+            self.code_lines = lines
+        self.calls = 0
+        self.alloc = 0
+        self.depth = {}  # thread state -> active calls, to count nested calls' allocation once
+        # One stats list per line, made now so the hot path never allocates:
+        # [occurrences, max RSS after, RSS increment, traced net bytes,
+        #  peak traced growth in one run, retained bytes, retained blocks]
+        self.lines = {}
+        for n in range(self.start, self.end + 1):
+            self.lines[n] = [0, 0, 0, 0, 0, 0, 0]
+
+    def stats(self, line):
+        st = self.lines.get(line)
+        if st is None:  # a line outside the def (a decorator's own code): keep it
+            st = self.lines[line] = [0, 0, 0, 0, 0, 0, 0]
+        return st
+
+
+_funcs = {}        # code -> Func, or None for code that is not profiled
+_all_funcs = []    # Funcs in the order they first ran
+_marked = set()    # code objects decorated with @profile
+_ran_names = set()  # requested names that matched a function that ran
+_script_module = ""
+
+
+def mark(code):
+    """Called by the memory_profiler shim's @profile: profile this code when no names were given."""
+    _marked.add(code)
+    if _funcs.get(code, 0) is None:
+        del _funcs[code]
+        if _mon is not None:
+            _mon.restart_events()
+
+
+def _classify(code, frame_globals):
+    """The Func to record code into, or None; decided once per code object."""
+    fn = None
+    if code.co_filename != _TRACER_FILE:
+        module = frame_globals.get("__name__", "") if frame_globals is not None else ""
+        if _NAMES:
+            qual = getattr(code, "co_qualname", None) or _find_def(code)[0] or code.co_name
+            names = {qual, module + "." + qual}
+            if module == "__main__" and _script_module:
+                names.add(_script_module + "." + qual)
+            hit = names & _NAMES
+            if hit:
+                _ran_names.update(hit)
+                fn = Func(code, module)
+        elif code in _marked:
+            fn = Func(code, module)
+    _funcs[code] = fn
+    if fn is not None:
+        _all_funcs.append(fn)
+        # Comprehensions, generator expressions, lambdas and nested functions
+        # record into this function's table, as memory_profiler merges them.
+        stack = [c for c in code.co_consts if isinstance(c, types.CodeType)]
+        while stack:
+            c = stack.pop()
+            _funcs[c] = fn
+            if _mon is not None:
+                _mon.set_local_events(_tool, c, _MON_LOCAL)
+            stack.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
+    return fn
+
+
+# --- readings and per-line bookkeeping ---------------------------------------
+
+_traced = tracemalloc.get_traced_memory
+_reset_peak = getattr(tracemalloc, "reset_peak", None) or (lambda: None)
+_now = time.perf_counter_ns if hasattr(time, "perf_counter_ns") else (lambda: int(time.perf_counter() * 1e9))
+
+
+class ThreadState(object):
+    """One thread's view: what was charged to it, and its innermost profiled frame."""
+
+    __slots__ = ("acc", "racc", "top", "__weakref__")
+
+    def __init__(self):
+        self.acc = 0    # traced heap growth charged to this thread
+        self.racc = 0   # RSS growth charged to this thread
+        self.top = None
+
+
+# _last: [traced heap at the last reading, RSS at the last reading, the thread
+# state that read last, traced heap above / below which RSS is read again,
+# events left before RSS is read again].
+_last = [0, 0, None, 0, 0, 0]
+_thread_count = [0]
+_PEAK_NOISE = 0
+
+
+def _sync(ts):
+    """Charge heap growth since the last reading to the thread that read last."""
+    cur = _traced()[0]
+    last = _last
+    last[2].acc += cur - last[0]
+    last[0] = cur
+    last[2] = ts
+
+
+class FrameTracer(object):
+    """The line state of one running profiled frame (a generator keeps one across yields)."""
+
+    __slots__ = ("fn", "ts", "st", "count", "acc0", "racc0", "cur0", "hi", "lifehi",
+                 "entry_acc", "outer", "parent", "bound", "frame", "code", "own")
+
+    def __init__(self):
+        self.bound = self.trace  # made once: creating it per event would allocate
+        self.st = None
+        self.hi = self.cur0 = self.lifehi = 0
+
+    def step(self, newline, count):
+        """Closes the current line with a reading and opens newline (None: open nothing)."""
+        cur, pk = _traced()
+        last = _last
+        p = 0
+        # Every int above 256 is a traced allocation (costly under
+        # tracemalloc), so the RSS throttle compares against precomputed
+        # bounds and counts down with small ints.
+        left = last[5] - 1
+        if left <= 0 or cur > last[3] or cur < last[4]:
+            rss = rss_bytes() if not _COUNTS_ONLY else 0
+            last[3] = cur + _RSS_HEAP_STEP
+            last[4] = cur - _RSS_HEAP_STEP
+            left = _RSS_EVERY
+        else:
+            rss = last[1]
+        last[5] = left
+        ts = self.ts
+        reader = last[2]
+        d = cur - last[0]
+        if d:
+            reader.acc += d
+        if rss != last[1]:
+            reader.racc += rss - last[1]
+        top = reader.top
+        if top is not None and pk > top.hi:
+            top.hi = pk
+        st = self.st
+        if st is not None:
+            st[0] += self.count
+            if rss > st[1]:
+                st[1] = rss
+            d = ts.racc - self.racc0
+            if d:
+                st[2] += d
+            d = ts.acc - self.acc0
+            if d:
+                st[3] += d
+            # Our own reading leaves _PEAK_NOISE in the peak just after the
+            # line starts; a smaller peak is that, not the line.
+            p = self.hi - self.cur0
+            if p > st[4] and p > _PEAK_NOISE:
+                st[4] = p
+            if self.hi > self.lifehi:
+                self.lifehi = self.hi
+        if newline is not None:
+            self.st = self.fn.lines.get(newline) or self.fn.stats(newline)
+            self.count = count
+            self.acc0 = ts.acc
+            self.racc0 = ts.racc
+        else:
+            self.st = None
+        last[0] = cur
+        last[1] = rss
+        last[2] = ts
+        self.cur0 = cur
+        self.hi = cur
+        # The ints made by this bookkeeping replace ints of the same size,
+        # so the traced heap nets out; only the peak sees them (_PEAK_NOISE).
+        _reset_peak()
+
+    def enter(self, fn, ts, frame, code):
+        self.fn = fn
+        self.ts = ts
+        self.st = None
+        self.frame = frame
+        self.code = code
+        self.own = own = code is fn.code  # else a comprehension or nested function of fn
+        self.hi = self.cur0 = self.lifehi = 0
+        self.parent = ts.top
+        ts.top = self
+        self.outer = False
+        if own:
+            fn.calls += 1
+            d = fn.depth.get(ts, 0)
+            fn.depth[ts] = d + 1
+            self.outer = d == 0
+        self.step(code.co_firstlineno, 1)
+        self.entry_acc = self.acc0
+
+    def resume(self, ts, line):
+        self.ts = ts
+        self.parent = ts.top
+        ts.top = self
+        # The profiled function's own line goes on: measured, not counted
+        # again. memory_profiler counts a nested generator expression's
+        # resumption as a new event of its line; so does memlens.
+        self.step(line, 0 if self.own else 1)
+
+    def suspend(self):
+        """Closes the current line at a yield or await; the frame may resume."""
+        self.step(None, 0)
+        self._pop()
+
+    def finish(self):
+        """Closes the frame for good (return or exception)."""
+        self.step(None, 0)
+        self._pop()
+        fn = self.fn
+        ts = self.ts
+        if self.own:
+            d = fn.depth.get(ts, 1) - 1
+            if d:
+                fn.depth[ts] = d
+            else:
+                fn.depth.pop(ts, None)
+        if self.outer:
+            fn.alloc += ts.acc - self.entry_acc
+        self.fn = self.ts = self.frame = self.code = None
+        _pool.append(self)
+
+    def _pop(self):
+        ts = self.ts
+        parent = self.parent
+        if ts.top is self:
+            ts.top = parent
+        if parent is not None and self.lifehi > parent.hi:
+            parent.hi = self.lifehi
+        self.parent = None
+
+    def trace(self, frame, event, arg):
+        """sys.settrace local trace function."""
+        if event == "line":
+            self.step(frame.f_lineno, 1)
+        elif event == "return":
+            if frame.f_code.co_flags & _SUSPENDABLE and _suspended_at(frame.f_code.co_code, frame.f_lasti):
+                self.suspend()
+            else:
+                self.finish()
+        return self.bound
+
+
+_pool = []
+_SUSPENDABLE = 0x20 | 0x80 | 0x200 | 0x100  # generator, coroutine, async generator, iterable coroutine
+_YIELD_OPS = frozenset(dis.opmap[n] for n in ("YIELD_VALUE", "YIELD_FROM") if n in dis.opmap)
+
+
+def _suspended_at(co_code, lasti):
+    """Whether a 'return' event at lasti is a yield or await (the frame may resume)."""
+    if co_code[lasti] in _YIELD_OPS:
+        return True
+    # Before 3.11, a frame waiting in YIELD_FROM has f_lasti on the
+    # instruction before it, so that it runs YIELD_FROM again on resume.
+    return lasti + 2 < len(co_code) and co_code[lasti + 2] == _YIELD_FROM
+
+
+_YIELD_FROM = dis.opmap.get("YIELD_FROM", -1)
+
+
+def _new_tracer(fn, ts, frame):
+    ft = _pool.pop() if _pool else FrameTracer()
+    ft.enter(fn, ts, frame, frame.f_code)
+    return ft
+
+
+# --- sys.settrace backend (3.8-3.11) -----------------------------------------
+
+_MISS = object()
+
+
+def _settrace_global_for(ts):
+    funcs = _funcs
+
+    def global_trace(frame, event, arg):
+        code = frame.f_code
+        fn = funcs.get(code, _MISS)
+        if fn is _MISS:
+            fn = _classify(code, frame.f_globals)
+        if fn is None:
+            if _thread_count[0] > 1 and _last[2] is not ts:
+                _sync(ts)
+            return None
+        ft = frame.f_trace
+        if ft is not None and getattr(ft, "__self__", None).__class__ is FrameTracer and ft.__self__.fn is fn:
+            ft.__self__.resume(ts, frame.f_lineno)
+            return ft
+        return _new_tracer(fn, ts, frame).bound
+
+    return global_trace
+
+
+def _settrace_thread_start(frame, event, arg):
+    """threading.settrace hook: gives each new thread its own state and trace function."""
+    ts = _new_thread_state()
+    g = _settrace_global_for(ts)
+    sys.settrace(g)
+    return g(frame, event, arg)
+
+
+def _new_thread_state():
+    ts = ThreadState()
+    _thread_count[0] += 1
+    return ts
+
+
+# --- sys.monitoring backend (3.12+) ------------------------------------------
+
+_mon = None
+_tool = None
+_MON_LOCAL = 0  # the per-code events a profiled code object gets
+_tls = threading.local()
+_suspended = {}  # frame -> FrameTracer of a generator or coroutine between yield and resume
+
+
+def _mon_ts():
+    try:
+        return _tls.ts
+    except AttributeError:
+        ts = _tls.ts = _new_thread_state()
+        return ts
+
+
+def _mon_start(code, offset):
+    fn = _funcs.get(code, _MISS)
+    if fn is _MISS:
+        fn = _classify(code, sys._getframe(1).f_globals)
+        if fn is not None:
+            _mon.set_local_events(_tool, code, _MON_LOCAL)
+    if fn is None:
+        return _mon.DISABLE
+    _new_tracer(fn, _mon_ts(), sys._getframe(1))
+
+
+def _mon_resume(code, offset, exc=None):
+    frame = sys._getframe(1)
+    ft = _suspended.pop(frame, None)
+    if ft is not None:
+        ft.resume(_mon_ts(), frame.f_lineno)
+
+
+def _mon_line(code, line):
+    ft = _mon_ts().top
+    if ft is not None and ft.code is code:
+        ft.step(line, 1)
+
+
+def _mon_return(code, offset, retval):
+    ft = _mon_ts().top
+    if ft is not None and ft.code is code:
+        ft.finish()
+
+
+def _mon_yield(code, offset, retval):
+    ft = _mon_ts().top
+    if ft is not None and ft.code is code:
+        _suspended[ft.frame] = ft
+        ft.suspend()
+
+
+def _mon_unwind(code, offset, exc):
+    if _funcs.get(code) is None:
+        return
+    ft = _mon_ts().top
+    if ft is not None and ft.code is code:
+        ft.finish()
+
+
+def _start_monitoring():
+    global _mon, _tool
+    _mon = sys.monitoring
+    for tool in (_mon.PROFILER_ID, 3, 4, 5):
+        if _mon.get_tool(tool) is None:
+            _tool = tool
+            break
+    else:
+        raise RuntimeError("memlens: every sys.monitoring tool id is taken")
+    _mon.use_tool_id(_tool, "memlens")
+    E = _mon.events
+    global _MON_LOCAL
+    _MON_LOCAL = E.LINE | E.PY_RETURN | E.PY_YIELD | E.PY_RESUME
+    _mon.register_callback(_tool, E.PY_START, _mon_start)
+    _mon.register_callback(_tool, E.PY_RESUME, _mon_resume)
+    _mon.register_callback(_tool, E.PY_THROW, _mon_resume)
+    _mon.register_callback(_tool, E.LINE, _mon_line)
+    _mon.register_callback(_tool, E.PY_RETURN, _mon_return)
+    _mon.register_callback(_tool, E.PY_YIELD, _mon_yield)
+    _mon.register_callback(_tool, E.PY_UNWIND, _mon_unwind)
+    _mon.set_events(_tool, E.PY_START | E.PY_UNWIND | E.PY_THROW)
+
+
+def _stop_tracing():
+    if _mon is not None:
+        _mon.set_events(_tool, 0)
+        for code, fn in list(_funcs.items()):
+            if fn is not None:
+                _mon.set_local_events(_tool, code, 0)
+        _mon.free_tool_id(_tool)
+    else:
+        threading.settrace(None)
+        sys.settrace(None)
+
+
+# --- results -----------------------------------------------------------------
+
+_meta = {}
+_write_lock = threading.Lock()
+
+
+def _retained():
+    """Charges every live traced block to the profiled lines on its allocation stack."""
+    if not tracemalloc.is_tracing():
+        return
+    by_file = {}
+    for fn in _all_funcs:
+        by_file.setdefault(fn.file, []).append(fn)
+    snap = tracemalloc.take_snapshot()
+    for trace in snap.traces:
+        tb = trace.traceback
+        if any(f.filename == _TRACER_FILE for f in tb):
+            continue  # memlens's own bookkeeping
+        seen = set()
+        for frame in tb:
+            for fn in by_file.get(frame.filename, ()):
+                if fn.start <= frame.lineno <= fn.end:
+                    st = fn.lines.get(frame.lineno)
+                    if st is not None and (fn, frame.lineno) not in seen:
+                        seen.add((fn, frame.lineno))
+                        st[5] += trace.size
+                        st[6] += 1
+
+
+def _result(final):
+    funcs = []
+    for fn in list(_all_funcs):
+        lines = []
+        for n, st in sorted(list(fn.lines.items())):
+            if st[0] or st[1] or st[2] or st[3] or st[5]:
+                lines.append([n] + list(st))
+        retained = sum(st[5] for st in list(fn.lines.values()))
+        funcs.append({
+            "name": fn.name, "module": fn.module, "file": fn.file,
+            "start_line": fn.start, "end_line": fn.end, "code_lines": fn.code_lines,
+            "calls": fn.calls, "alloc_bytes": fn.alloc, "lines": lines,
+            "retained_bytes": retained if final else 0,
+        })
+    r = dict(_meta)
+    r.update({
+        "version": 1, "final": final, "backend": _BACKEND,
+        "python": sys.version.split()[0], "functions": funcs,
+        "rss_every_event": _RSS_EVERY_EVENT,
+    })
+    return r
+
+
+def _write(final):
+    if not _OUT:
+        return
+    with _write_lock:
+        data = json.dumps(_result(final), separators=(",", ":"))
+        tmp = _OUT + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(data)
+        os.replace(tmp, _OUT)  # the reader never sees half a file
+
+
+_stop = threading.Event()
+
+
+def _flusher():
+    ts = ThreadState()
+    while not _stop.wait(_FLUSH_SECONDS):
+        _sync(ts)
+        try:
+            _write(False)
+        except Exception:
+            pass  # a failed periodic write is retried next time; the final one reports
+        _sync(ts)
+        _reset_peak()
+
+
+def _at_exit():
+    _stop.set()
+    _stop_tracing()
+    try:
+        _retained()
+    except Exception as e:  # retained figures are a bonus: keep the rest
+        _meta["retained_error"] = repr(e)
+    _write(True)
+
+
+# --- running the script ------------------------------------------------------
+
+def _calibrate():
+    """Heap the tracer's own baseline reading leaves in the peak, subtracted later."""
+    global _PEAK_NOISE
+    ballast = bytearray(1 << 16)  # readings above 256 are real int objects, as later on
+    noise = 0
+    for _ in range(3):
+        _reset_peak()
+        base = _traced()[0]
+        _, pk = _traced()
+        noise = max(noise, pk - base)
+    _PEAK_NOISE = noise
+    del ballast
+
+
+def _resolve(name, main):
+    """The object a requested name refers to, or (None, reason)."""
+    if "<locals>" in name:
+        return None, "it is a nested function; call its enclosing function instead"
+    parts = name.split(".")
+    root, rest = main, parts
+    for i in range(len(parts) - 1, 0, -1):
+        modname = ".".join(parts[:i])
+        if modname == _script_module:
+            root, rest = main, parts[i:]
+            break
+        if modname in sys.modules and modname != "__main__":
+            root, rest = sys.modules[modname], parts[i:]
+            break
+    obj = root
+    for p in rest:
+        try:
+            obj = getattr(obj, p)
+        except AttributeError:
+            return None, "no function %s is defined by the script or the modules it imports" % name
+    if not callable(obj) or isinstance(obj, type):
+        return None, "%s is not a function" % name
+    return obj, ""
+
+
+def _call_directly(main):
+    import inspect
+
+    for name in sorted(_NAMES - _ran_names):
+        obj, why = _resolve(name, main)
+        if obj is None:
+            _meta.setdefault("never_ran", []).append({"name": name, "reason": why})
+            continue
+        try:
+            sig = inspect.signature(obj)
+        except (TypeError, ValueError):
+            sig = None
+        required = [] if sig is None else [
+            p.name for p in sig.parameters.values()
+            if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        if required:
+            _meta.setdefault("never_ran", []).append({
+                "name": name,
+                "reason": "the script never called it and it needs arguments (%s)" % ", ".join(required)})
+            continue
+        _meta.setdefault("called_directly", []).append(name)
+        result = obj()
+        if inspect.iscoroutine(result):
+            import asyncio
+            asyncio.run(result)
+        elif inspect.isgenerator(result):
+            for _ in result:
+                pass
+        elif inspect.isasyncgen(result):
+            import asyncio
+
+            async def drain(agen):
+                async for _ in agen:
+                    pass
+            asyncio.run(drain(result))
+
+
+def _raise_site(exc):
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return exc.filename, exc.lineno or 0
+    tb = exc.__traceback__
+    site = ("", 0)
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename != _TRACER_FILE:
+            site = (tb.tb_frame.f_code.co_filename, tb.tb_lineno)
+        tb = tb.tb_next
+    return site
+
+
+def _strip_tracer_frames(tb):
+    while tb is not None and tb.tb_frame.f_code.co_filename == _TRACER_FILE:
+        tb = tb.tb_next
+    return tb
+
+
+def main():
+    global _script_module
+    if len(sys.argv) < 2:
+        sys.stderr.write("usage: memlens_tracer.py SCRIPT [ARGS...]\n")
+        return 2
+    script = sys.argv[1]
+    path = os.path.abspath(script)
+    _script_module = os.path.splitext(os.path.basename(path))[0]
+    try:
+        with open(path, "rb") as f:
+            source = f.read()
+    except OSError as e:
+        sys.stderr.write("memlens: cannot read %s: %s\n" % (script, e.strerror))
+        _meta["fatal"] = "cannot read %s: %s" % (script, e.strerror)
+        _write(True)
+        return 2
+
+    sys.argv = [script] + sys.argv[2:]
+    shim = os.path.join(os.path.dirname(_TRACER_FILE), "shim")
+    sys.path[0] = os.path.dirname(path)
+    sys.path.insert(0, shim)  # memlens's memory_profiler wins over an installed one
+
+    try:
+        code = compile(source, path, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as e:
+        if isinstance(e, SyntaxError):
+            _meta["syntax_error"] = {"file": e.filename or path, "line": e.lineno or 0,
+                                     "column": e.offset or 0, "message": "%s: %s" % (type(e).__name__, e.msg)}
+        else:
+            _meta["syntax_error"] = {"file": path, "line": 0, "column": 0, "message": "%s: %s" % (type(e).__name__, e)}
+        import traceback
+        traceback.print_exception(type(e), e, None)
+        _write(True)
+        return 1
+
+    me = sys.modules[__name__]
+    sys.modules["_memlens_tracer"] = me
+    mod = types.ModuleType("__main__")
+    mod.__file__ = path
+    mod.__cached__ = None
+    mod.__builtins__ = builtins
+    mod.__loader__ = importlib.machinery.SourceFileLoader("__main__", path)
+    sys.modules["__main__"] = mod
+
+    atexit.register(_at_exit)  # registered first, so it runs after the program's own handlers
+    if not _COUNTS_ONLY:
+        tracemalloc.start(_NFRAME)
+        _calibrate()
+    main_ts = _new_thread_state()
+    _last[:] = [_traced()[0], rss_bytes() if not _COUNTS_ONLY else 0, main_ts, 0, 0, 0]
+    if _OUT:
+        threading.Thread(target=_flusher, name="memlens-flush", daemon=True).start()
+    if _BACKEND == "monitoring":
+        _start_monitoring()
+    else:
+        threading.settrace(_settrace_thread_start)
+        sys.settrace(_settrace_global_for(main_ts))
+
+    failure = None
+    try:
+        exec(code, mod.__dict__)
+        if _NAMES:
+            _call_directly(mod)
+    except SystemExit:
+        raise  # Python reports it and exits with its code; _at_exit writes the result
+    except BaseException as e:
+        f, line = _raise_site(e)
+        _meta["exception"] = {"type": type(e).__name__, "message": str(e), "file": f, "line": line}
+        failure = e
+    if failure is not None:
+        tb = _strip_tracer_frames(failure.__traceback__)
+        failure.__traceback__ = tb  # the hook prints the exception's own traceback
+        sys.excepthook(type(failure), failure, tb)
+        del failure, tb
+        return 130 if _meta["exception"]["type"] == "KeyboardInterrupt" else 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+// Package pytracer holds the Python half of memlens's Python backend,
+// embedded in the memlens binary: the tracer that runs a script and records
+// every line of the profiled functions (memlens_tracer.py), and the
+// memory_profiler shim that lets scripts keep `from memory_profiler import
+// profile` (shim/memory_profiler.py). The runner writes them to a temporary
+// directory and starts the user's interpreter on the tracer.
+package pytracer
+
+import (
+	"embed"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+//go:embed memlens_tracer.py shim/memory_profiler.py bench_overhead.py
+var files embed.FS
+
+// TracerFile is the tracer's file name inside the directory Install writes.
+const TracerFile = "memlens_tracer.py"
+
+// BenchFile is the overhead benchmark script (memlens vs memory_profiler).
+const BenchFile = "bench_overhead.py"
+
+// Install writes the tracer, the shim and the benchmark into dir, which
+// must exist.
+func Install(dir string) error {
+	return fs.WalkDir(files, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dir, filepath.FromSlash(path))
+		if d.IsDir() {
+			if path == "." {
+				return nil
+			}
+			return os.MkdirAll(target, 0o755)
+		}
+		data, err := files.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, data, 0o644)
+	})
+}

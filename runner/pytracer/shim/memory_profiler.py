@@ -1,0 +1,52 @@
+"""memlens's stand-in for memory_profiler.
+
+memlens puts this module first on sys.path when it runs a script, so that
+``from memory_profiler import profile`` works whether or not memory_profiler
+is installed, and so that the decorator only marks functions for memlens's
+tracer instead of printing memory_profiler's own tables (memlens prints them).
+The decorated function is returned unchanged: methods, classmethods,
+staticmethods, generators and coroutines behave exactly as without it.
+"""
+
+import sys as _sys
+
+__all__ = ["profile", "memory_usage"]
+
+
+def _mark(func):
+    tracer = _sys.modules.get("_memlens_tracer")
+    code = getattr(func, "__code__", None)
+    if tracer is not None and code is not None:
+        tracer.mark(code)
+    return func
+
+
+def profile(func=None, stream=None, precision=1, backend="psutil"):
+    """Mark func for line-by-line profiling; usable as @profile or @profile(precision=4)."""
+    if func is not None:
+        return _mark(func)
+    return _mark
+
+
+def memory_usage(proc=-1, interval=0.1, timeout=None, max_usage=False, retval=False, **kwargs):
+    """The subset of memory_profiler.memory_usage that costs nothing to provide.
+
+    proc=-1 (this process) gives the current RSS in MiB; a (func, args, kwargs)
+    tuple runs func and gives the RSS after it. Other processes are not measured
+    (memlens does not ship psutil).
+    """
+    from _memlens_tracer import rss_bytes
+
+    ret = None
+    if isinstance(proc, (tuple, list)) and proc and callable(proc[0]):
+        f = proc[0]
+        args = proc[1] if len(proc) > 1 else ()
+        kw = proc[2] if len(proc) > 2 else {}
+        ret = f(*args, **kw)
+    elif callable(proc):
+        ret = proc()
+    elif proc not in (-1, None):
+        raise NotImplementedError("memlens's memory_profiler shim measures only this process (proc=-1)")
+    mib = rss_bytes() / (1 << 20)
+    usage = mib if max_usage else [mib]
+    return (usage, ret) if retval else usage

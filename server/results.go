@@ -1,0 +1,129 @@
+package server
+
+import (
+	"time"
+
+	"github.com/memlens/memlens/profile"
+)
+
+// runKey names a profiled function: the file it lives in and its name.
+type runKey struct {
+	path string
+	name string
+}
+
+// run is one finished profile of one function, as the editor shows it.
+type run struct {
+	key    runKey
+	result *profile.Result
+	// fn is the function's profile in result; nil when the run measured
+	// nothing for it (a build failure).
+	fn *profile.Function
+	// tracker maps the lines of the file the run saw to the lines of the
+	// buffer now.
+	tracker *lineTracker
+	// funcText is the function's source as run, to show the lens as stale
+	// once it changes.
+	funcText string
+	finished time.Time
+}
+
+// runEntry keeps the latest run of a function and the one before, for the
+// change shown in the hover.
+type runEntry struct {
+	cur, prev *run
+}
+
+// storeRunLocked records r as the latest run of its function.
+func (s *Server) storeRunLocked(r *run) {
+	e := s.runs[r.key]
+	if e == nil {
+		e = &runEntry{}
+		s.runs[r.key] = e
+	}
+	if e.cur != nil && e.cur.fn != nil {
+		e.prev = e.cur
+	}
+	e.cur = r
+}
+
+// runsInLocked lists the latest runs of functions of path.
+func (s *Server) runsInLocked(path string) []*runEntry {
+	var out []*runEntry
+	for k, e := range s.runs {
+		if k.path == path && e.cur != nil {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// profiledLine is one profiled line as it sits in the buffer now.
+type profiledLine struct {
+	entry *runEntry
+	line  *profile.Line
+	at    int // 0-based line in the buffer
+}
+
+// profiledLinesLocked returns the lines of path that ran in a stored
+// profile and still stand where they were measured, within [from, to]
+// (0-based, inclusive).
+func (s *Server) profiledLinesLocked(path string, from, to int) []profiledLine {
+	var out []profiledLine
+	for _, e := range s.runsInLocked(path) {
+		fn := e.cur.fn
+		if fn == nil {
+			continue
+		}
+		for i := range fn.Lines {
+			l := &fn.Lines[i]
+			if !l.Ran() {
+				continue
+			}
+			at, ok := e.cur.tracker.current(l.Line - 1)
+			if !ok || at < from || at > to {
+				continue
+			}
+			out = append(out, profiledLine{entry: e, line: l, at: at})
+		}
+	}
+	return out
+}
+
+// previousLine finds, in the run before, the line now at buffer line at.
+func previousLine(prev *run, at int) (*profile.Line, bool) {
+	if prev == nil || prev.fn == nil {
+		return nil, false
+	}
+	for i := range prev.fn.Lines {
+		l := &prev.fn.Lines[i]
+		if p, ok := prev.tracker.current(l.Line - 1); ok && p == at {
+			return l, true
+		}
+	}
+	return nil, false
+}
+
+// staleLocked reports whether the function of r changed since it ran (or
+// is gone).
+func (s *Server) staleLocked(r *run, d *document) bool {
+	f, ok := functionNamed(d.functions(), r.key.name)
+	if !ok {
+		return true
+	}
+	return d.textOf(f) != r.funcText
+}
+
+// pickFunction finds the profile of name in res: by name, else the only one.
+func pickFunction(res *profile.Result, name string) *profile.Function {
+	if res == nil {
+		return nil
+	}
+	if f, ok := res.Function(name); ok {
+		return f
+	}
+	if len(res.Functions) == 1 {
+		return &res.Functions[0]
+	}
+	return nil
+}

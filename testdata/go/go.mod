@@ -1,0 +1,3 @@
+module example.com/memlens/testdata
+
+go 1.26.0

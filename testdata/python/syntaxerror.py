@@ -1,0 +1,6 @@
+from memory_profiler import profile
+
+
+@profile
+def broken(:
+    return 1
