@@ -123,7 +123,10 @@ func TestNeovimScreen(t *testing.T) {
 		out, err := exec.Command(tmux, append([]string{"-L", socket}, args...)...).CombinedOutput()
 		return string(out), err
 	}
-	plan, _ := json.Marshal(map[string]any{"bin": bin, "line": tg.funcLine})
+	// Settings from setup() reach the server as initializationOptions: the
+	// hints show the allocated bytes and the count only.
+	plan, _ := json.Marshal(map[string]any{"bin": bin, "line": tg.funcLine,
+		"settings": map[string]any{"hints": []string{"alloc", "occurrences"}}})
 	shell := fmt.Sprintf("MEMLENS_E2E=%s %s -u %s %s", shellQuote(string(plan)), shellQuote(nvim),
 		shellQuote(initLua), shellQuote(filepath.Join(root, tg.file)))
 	if out, err := tm("new-session", "-d", "-s", "e2e", "-x", "200", "-y", "50", shell); err != nil {
@@ -176,6 +179,11 @@ func TestNeovimScreen(t *testing.T) {
 		if (len(shown) >= len(tg.occurrences) && summaryRE.MatchString(summary)) || time.Now().After(deadline) {
 			os.WriteFile(filepath.Join(artifactDir(t, "nvim"), "screen-go.txt"), []byte(screen), 0o644)
 			checkHints(t, tg, shown)
+			for l, h := range shown {
+				if !allocHintRE.MatchString(h) {
+					t.Errorf("line %d: hint %q, want the allocated bytes and ×N only (settings.hints)", l, h)
+				}
+			}
 			checkSummaryLens(t, tg, []nvimLens{{Line: tg.funcLine, Title: summary}})
 			if t.Failed() {
 				t.Logf("screen:\n%s", screen)
@@ -185,6 +193,9 @@ func TestNeovimScreen(t *testing.T) {
 		time.Sleep(500 * time.Millisecond)
 	}
 }
+
+// allocHintRE is a hint showing the figures "alloc" and "occurrences".
+var allocHintRE = regexp.MustCompile(`^(alloc )?-?[0-9.]+ (B|KiB|MiB|GiB)  ×\d+$`)
 
 // hintOnScreenRE is a hint as a screen row shows it after the code.
 var hintOnScreenRE = regexp.MustCompile(`^.*?×\d+`)

@@ -123,8 +123,10 @@ func TestVSCode(t *testing.T) {
 					t.Errorf("memlens: Clear did not clear")
 				}
 				checkHints(t, tg, vscodeHints(t, strings.Split(string(src), "\n"), r.PaletteLines))
-				// memlens.hints = ["occurrences"]: the server got the new
-				// settings, and the hints show ×N alone.
+			}
+			if i == len(targets)-1 {
+				// memlens.hints = ["occurrences"] (edited last): the server got
+				// the new settings, and the hints show ×N alone.
 				afterSettings := vscodeHints(t, strings.Split(string(src), "\n"), r.SettingsLines)
 				for l, text := range afterSettings {
 					if want := fmt.Sprintf("×%d", tg.occurrences[l]); text != want {

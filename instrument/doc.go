@@ -128,6 +128,23 @@
 //   - shared-<pid>: the process-wide sampling switch (not data).
 //
 // The runtime imports only os, runtime, strconv, sync, sync/atomic, syscall,
-// time and unsafe, compiles at any language version from Go 1.21, and is
-// Linux-only (/proc/self/statm, mmap).
+// time and unsafe (under memlens-prefixed names, so package-level names of
+// the user's package cannot clash), compiles at any language version from
+// Go 1.21, and is Linux-only (/proc/self/statm, mmap).
+//
+// # Cost
+//
+// Measured on a 2-core machine: a line probe is an inlined atomic add,
+// about 12 ns (a tight integer loop slows down a lot, a map-and-sort
+// workload by about 15%). RSS at every probe costs about 3.8 µs a probe; with
+// RSSInterval = 1ms about 70 ns. Allocation mode samples every allocation
+// (the bulk of its cost, 5–16× on allocation-heavy code) and adds about
+// 0.5 µs to each call of a target or literal (switching the rate, and a
+// runtime.Callers at leave to tell a panic from a return).
+//
+// # Other limits
+//
+// A target file's own //line directives (generated code) are overridden by
+// the probes' directives up to the next one of its own. //go:nosplit
+// targets may overflow the nosplit stack limit once probed.
 package instrument

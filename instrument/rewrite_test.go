@@ -325,6 +325,18 @@ func empty() {
 		"func init() {var memlensFr memlensFrame; memlensEnter(&memlensFr, ID, S); defer memlensLeave(&memlensFr); }",
 		"var x = \"héllo\"; _ = x",
 	}},
+	{"package-names", `package p
+
+// The runtime file's imports must not clash with these.
+var os, time, runtime = 1, 2, 3
+
+func sync() int { return os + time + runtime }
+
+type atomic struct{}
+type strconv = int
+type syscall int
+type unsafe struct{}
+`, nil},
 	{"terminating", `package p
 
 func a(x int) int {

@@ -9,15 +9,17 @@
 
 package memlensrt
 
+// Imports are file-scoped but must not clash with package-level names of
+// the user's package: hence the memlens aliases.
 import (
-	"os"
-	"runtime"
-	"strconv"
-	"sync"
-	"sync/atomic"
-	"syscall"
-	"time"
-	"unsafe"
+	memlensos "os"
+	memlensruntime "runtime"
+	memlensstrconv "strconv"
+	memlenssync "sync"
+	memlensatomic "sync/atomic"
+	memlenssyscall "syscall"
+	memlenstime "time"
+	memlensunsafe "unsafe"
 )
 
 // memlensFrame is one running call of a target or of a function literal in
@@ -43,13 +45,13 @@ type memlensLayout struct {
 var memlensMem = memlensOpen()
 
 func memlensOpen() *memlensLayout {
-	size := int(unsafe.Sizeof(memlensLayout{}))
-	dir := os.Getenv("MEMLENS_DIR")
+	size := int(memlensunsafe.Sizeof(memlensLayout{}))
+	dir := memlensos.Getenv("MEMLENS_DIR")
 	if dir == "" {
 		return memlensHeader(new(memlensLayout))
 	}
-	name := dir + "/counters-" + strconv.Itoa(memlensIndex)
-	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
+	name := dir + "/counters-" + memlensstrconv.Itoa(memlensIndex)
+	f, err := memlensos.OpenFile(name, memlensos.O_RDWR|memlensos.O_CREATE, 0o644)
 	if err != nil {
 		println("memlens: counters:", err.Error())
 		return memlensHeader(new(memlensLayout))
@@ -63,27 +65,27 @@ func memlensOpen() *memlensLayout {
 			return memlensHeader(new(memlensLayout))
 		}
 	}
-	b, err := syscall.Mmap(int(f.Fd()), 0, size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
+	b, err := memlenssyscall.Mmap(int(f.Fd()), 0, size, memlenssyscall.PROT_READ|memlenssyscall.PROT_WRITE, memlenssyscall.MAP_SHARED)
 	if err != nil {
 		println("memlens: counters:", err.Error())
 		return memlensHeader(new(memlensLayout))
 	}
-	return memlensHeader((*memlensLayout)(unsafe.Pointer(&b[0])))
+	return memlensHeader((*memlensLayout)(memlensunsafe.Pointer(&b[0])))
 }
 
 func memlensHeader(l *memlensLayout) *memlensLayout {
-	if atomic.LoadUint64(&l.magic) != memlensMagic || l.nfuncs != memlensNFuncs || l.nslots != memlensNSlots {
+	if memlensatomic.LoadUint64(&l.magic) != memlensMagic || l.nfuncs != memlensNFuncs || l.nslots != memlensNSlots {
 		*l = memlensLayout{}
 		l.version, l.nfuncs, l.nslots = 1, memlensNFuncs, memlensNSlots
-		atomic.StoreUint64(&l.magic, memlensMagic)
+		memlensatomic.StoreUint64(&l.magic, memlensMagic)
 	}
 	return l
 }
 
 // memlensEnter runs first in a target: it counts the call and the func line.
 func memlensEnter(fr *memlensFrame, id, s int) {
-	atomic.AddUint64(&memlensMem.calls[id], 1)
-	atomic.AddUint64(&memlensMem.count[s], 1)
+	memlensatomic.AddUint64(&memlensMem.calls[id], 1)
+	memlensatomic.AddUint64(&memlensMem.count[s], 1)
 	if memlensRSS || memlensAllocs {
 		memlensEnterSlow(fr, s)
 	}
@@ -113,7 +115,7 @@ func memlensLit(fr *memlensFrame) {
 // memlensLine runs before a statement (or as a loop condition's or a case
 // clause's first step) and counts line slot s.
 func memlensLine(fr *memlensFrame, s int) {
-	atomic.AddUint64(&memlensMem.count[s], 1)
+	memlensatomic.AddUint64(&memlensMem.count[s], 1)
 	if memlensRSS {
 		memlensStep(fr, s)
 	}
@@ -154,7 +156,9 @@ func memlensStep(fr *memlensFrame, s int) {
 }
 
 func memlensCredit(s int, before, now uint64) {
-	atomic.AddInt64(&memlensMem.incSum[s], int64(now-before))
+	if now != before {
+		memlensatomic.AddInt64(&memlensMem.incSum[s], int64(now-before))
+	}
 	if now > before {
 		before = now
 	}
@@ -163,8 +167,8 @@ func memlensCredit(s int, before, now uint64) {
 
 func memlensMax(p *uint64, v uint64) {
 	for {
-		o := atomic.LoadUint64(p)
-		if v <= o || atomic.CompareAndSwapUint64(p, o, v) {
+		o := memlensatomic.LoadUint64(p)
+		if v <= o || memlensatomic.CompareAndSwapUint64(p, o, v) {
 			return
 		}
 	}
@@ -172,16 +176,16 @@ func memlensMax(p *uint64, v uint64) {
 
 var (
 	memlensStatm    = memlensOpenStatm()
-	memlensPageSize = uint64(syscall.Getpagesize())
-	memlensLastT    atomic.Int64  // nanotime of the latest reading (interval mode)
-	memlensLastRSS  atomic.Uint64 // that reading
+	memlensPageSize = uint64(memlenssyscall.Getpagesize())
+	memlensLastT    memlensatomic.Int64  // nanotime of the latest reading (interval mode)
+	memlensLastRSS  memlensatomic.Uint64 // that reading
 )
 
 func memlensOpenStatm() int {
 	if !memlensRSS {
 		return -1
 	}
-	fd, err := syscall.Open("/proc/self/statm", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	fd, err := memlenssyscall.Open("/proc/self/statm", memlenssyscall.O_RDONLY|memlenssyscall.O_CLOEXEC, 0)
 	if err != nil {
 		return -1
 	}
@@ -214,7 +218,7 @@ func memlensObserve() uint64 {
 // in pages) with one pread on a descriptor kept open.
 func memlensReadRSS() uint64 {
 	var buf [128]byte
-	n, err := syscall.Pread(memlensStatm, buf[:], 0)
+	n, err := memlenssyscall.Pread(memlensStatm, buf[:], 0)
 	if err != nil || n <= 0 {
 		return 0
 	}
@@ -245,23 +249,23 @@ type memlensShared struct {
 
 var (
 	memlensSh     = memlensOpenShared()
-	memlensActive atomic.Int64 // this package's running targets and literals
-	memlensDirty  atomic.Bool  // a target ran since the last dump
-	memlensEver   atomic.Bool  // a target ran in this process
-	memlensTimer  atomic.Bool  // the periodic dump timer is armed
+	memlensActive memlensatomic.Int64 // this package's running targets and literals
+	memlensDirty  memlensatomic.Bool  // a target ran since the last dump
+	memlensEver   memlensatomic.Bool  // a target ran in this process
+	memlensTimer  memlensatomic.Bool  // the periodic dump timer is armed
 )
 
 func memlensOpenShared() *memlensShared {
 	if !memlensAllocs {
 		return nil
 	}
-	dir := os.Getenv("MEMLENS_DIR")
+	dir := memlensos.Getenv("MEMLENS_DIR")
 	if dir == "" {
 		return new(memlensShared)
 	}
 	memlensAddExitHook(memlensHook{F: memlensExitDump, RunOnFailure: true})
-	name := dir + "/shared-" + strconv.Itoa(os.Getpid())
-	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
+	name := dir + "/shared-" + memlensstrconv.Itoa(memlensos.Getpid())
+	f, err := memlensos.OpenFile(name, memlensos.O_RDWR|memlensos.O_CREATE, 0o644)
 	if err != nil {
 		return new(memlensShared)
 	}
@@ -270,28 +274,28 @@ func memlensOpenShared() *memlensShared {
 	if st, err := f.Stat(); err != nil || st.Size() < size {
 		f.Truncate(size)
 	}
-	b, err := syscall.Mmap(int(f.Fd()), 0, size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
+	b, err := memlenssyscall.Mmap(int(f.Fd()), 0, size, memlenssyscall.PROT_READ|memlenssyscall.PROT_WRITE, memlenssyscall.MAP_SHARED)
 	if err != nil {
 		return new(memlensShared)
 	}
-	return (*memlensShared)(unsafe.Pointer(&b[0]))
+	return (*memlensShared)(memlensunsafe.Pointer(&b[0]))
 }
 
 func memlensDepthInc() {
 	memlensActive.Add(1)
 	memlensDirty.Store(true)
 	memlensEver.Store(true)
-	if atomic.AddInt64(&memlensSh.depth, 1) == 1 {
+	if memlensatomic.AddInt64(&memlensSh.depth, 1) == 1 {
 		memlensRate(true)
 	}
 	if !memlensTimer.Load() && memlensTimer.CompareAndSwap(false, true) {
-		time.AfterFunc(memlensPeriod, memlensTick)
+		memlenstime.AfterFunc(memlensPeriod, memlensTick)
 	}
 }
 
 func memlensDepthDec() {
 	memlensActive.Add(-1)
-	if atomic.AddInt64(&memlensSh.depth, -1) == 0 {
+	if memlensatomic.AddInt64(&memlensSh.depth, -1) == 0 {
 		memlensRate(false)
 	}
 }
@@ -301,34 +305,34 @@ func memlensDepthDec() {
 // is written atomically (the runtime reads it plainly) to keep -race quiet.
 func memlensRate(on bool) {
 	h := memlensSh
-	for !atomic.CompareAndSwapUint32(&h.lock, 0, 1) {
-		runtime.Gosched()
+	for !memlensatomic.CompareAndSwapUint32(&h.lock, 0, 1) {
+		memlensruntime.Gosched()
 	}
-	if on && atomic.LoadInt64(&h.on) == 0 {
-		atomic.StoreInt64(&h.saved, int64(memlensLoadRate()))
+	if on && memlensatomic.LoadInt64(&h.on) == 0 {
+		memlensatomic.StoreInt64(&h.saved, int64(memlensLoadRate()))
 		memlensStoreRate(1)
-		atomic.StoreInt64(&h.on, 1)
-	} else if !on && atomic.LoadInt64(&h.on) != 0 && atomic.LoadInt64(&h.depth) == 0 {
-		memlensStoreRate(int(atomic.LoadInt64(&h.saved)))
-		atomic.StoreInt64(&h.on, 0)
+		memlensatomic.StoreInt64(&h.on, 1)
+	} else if !on && memlensatomic.LoadInt64(&h.on) != 0 && memlensatomic.LoadInt64(&h.depth) == 0 {
+		memlensStoreRate(int(memlensatomic.LoadInt64(&h.saved)))
+		memlensatomic.StoreInt64(&h.on, 0)
 	}
-	atomic.StoreUint32(&h.lock, 0)
+	memlensatomic.StoreUint32(&h.lock, 0)
 }
 
 func memlensLoadRate() int {
-	p := unsafe.Pointer(&runtime.MemProfileRate)
-	if unsafe.Sizeof(runtime.MemProfileRate) == 8 {
-		return int(atomic.LoadInt64((*int64)(p)))
+	p := memlensunsafe.Pointer(&memlensruntime.MemProfileRate)
+	if memlensunsafe.Sizeof(memlensruntime.MemProfileRate) == 8 {
+		return int(memlensatomic.LoadInt64((*int64)(p)))
 	}
-	return int(atomic.LoadInt32((*int32)(p)))
+	return int(memlensatomic.LoadInt32((*int32)(p)))
 }
 
 func memlensStoreRate(r int) {
-	p := unsafe.Pointer(&runtime.MemProfileRate)
-	if unsafe.Sizeof(runtime.MemProfileRate) == 8 {
-		atomic.StoreInt64((*int64)(p), int64(r))
+	p := memlensunsafe.Pointer(&memlensruntime.MemProfileRate)
+	if memlensunsafe.Sizeof(memlensruntime.MemProfileRate) == 8 {
+		memlensatomic.StoreInt64((*int64)(p), int64(r))
 	} else {
-		atomic.StoreInt32((*int32)(p), int32(r))
+		memlensatomic.StoreInt32((*int32)(p), int32(r))
 	}
 }
 
@@ -343,9 +347,9 @@ func memlensStoreRate(r int) {
 //go:noinline
 func memlensUnwinding() bool {
 	var pcs [3]uintptr // memlensLeave, its caller, one more
-	n := runtime.Callers(2, pcs[:])
+	n := memlensruntime.Callers(2, pcs[:])
 	for i := 1; i < n; i++ {
-		f := runtime.FuncForPC(pcs[i] - 1)
+		f := memlensruntime.FuncForPC(pcs[i] - 1)
 		if f == nil {
 			return false
 		}
@@ -366,20 +370,20 @@ func memlensContains(s, sub string) bool {
 	return false
 }
 
-const memlensPeriod = 500 * time.Millisecond
+const memlensPeriod = 500 * memlenstime.Millisecond
 
 // memlensTick dumps twice a second while targets run or have run since the
 // last dump, so a run that never ends, or is killed, still leaves records.
 func memlensTick() {
 	if memlensActive.Load() > 0 || memlensDirty.Load() {
 		memlensDump(false)
-		time.AfterFunc(memlensPeriod, memlensTick)
+		memlenstime.AfterFunc(memlensPeriod, memlensTick)
 		return
 	}
 	memlensTimer.Store(false)
 	// A target may have started between the check and the store.
 	if (memlensActive.Load() > 0 || memlensDirty.Load()) && memlensTimer.CompareAndSwap(false, true) {
-		time.AfterFunc(memlensPeriod, memlensTick)
+		memlenstime.AfterFunc(memlensPeriod, memlensTick)
 	}
 }
 
@@ -418,7 +422,7 @@ type memlensPCFrame struct {
 }
 
 var (
-	memlensDumpMu  sync.Mutex
+	memlensDumpMu  memlenssync.Mutex
 	memlensLastEnd int64 // nanotime when the last dump ended
 	memlensLastDur int64 // how long it took
 	memlensPCs     map[uintptr][]memlensPCFrame
@@ -429,7 +433,7 @@ var (
 // exit) it is skipped when less than ten times the last dump's duration has
 // passed since it ended, which bounds its cost to about a tenth of the run.
 func memlensDump(force bool) {
-	dir := os.Getenv("MEMLENS_DIR")
+	dir := memlensos.Getenv("MEMLENS_DIR")
 	if dir == "" {
 		return
 	}
@@ -440,7 +444,7 @@ func memlensDump(force bool) {
 		return
 	}
 	memlensDirty.Store(false)
-	runtime.GC() // publishes every allocation made so far
+	memlensruntime.GC() // publishes every allocation made so far
 	var recs []memlensMemRecord
 	n, _ := memlensMemProfile(nil, true)
 	for {
@@ -481,19 +485,19 @@ func memlensDump(force bool) {
 			continue
 		}
 		out = append(out, 'r', ' ')
-		out = strconv.AppendInt(out, r.AllocBytes, 10)
+		out = memlensstrconv.AppendInt(out, r.AllocBytes, 10)
 		out = append(out, ' ')
-		out = strconv.AppendInt(out, r.AllocObjects, 10)
+		out = memlensstrconv.AppendInt(out, r.AllocObjects, 10)
 		out = append(out, ' ')
-		out = strconv.AppendInt(out, r.AllocBytes-r.FreeBytes, 10)
+		out = memlensstrconv.AppendInt(out, r.AllocBytes-r.FreeBytes, 10)
 		out = append(out, ' ')
-		out = strconv.AppendInt(out, r.AllocObjects-r.FreeObjects, 10)
+		out = memlensstrconv.AppendInt(out, r.AllocObjects-r.FreeObjects, 10)
 		out = append(out, ' ')
-		out = strconv.AppendInt(out, int64(last+1), 10)
+		out = memlensstrconv.AppendInt(out, int64(last+1), 10)
 		out = append(out, '\n')
 		for _, f := range frames[:last+1] {
 			out = append(out, 'f', ' ')
-			out = strconv.AppendInt(out, int64(f.line), 10)
+			out = memlensstrconv.AppendInt(out, int64(f.line), 10)
 			out = append(out, '\t')
 			out = append(out, f.fn...)
 			out = append(out, '\t')
@@ -502,9 +506,9 @@ func memlensDump(force bool) {
 		}
 	}
 	out = append(out, "end\n"...)
-	name := dir + "/allocs-" + strconv.Itoa(memlensIndex) + "-" + strconv.Itoa(os.Getpid())
-	if err := os.WriteFile(name+".tmp", out, 0o644); err == nil {
-		os.Rename(name+".tmp", name)
+	name := dir + "/allocs-" + memlensstrconv.Itoa(memlensIndex) + "-" + memlensstrconv.Itoa(memlensos.Getpid())
+	if err := memlensos.WriteFile(name+".tmp", out, 0o644); err == nil {
+		memlensos.Rename(name+".tmp", name)
 	}
 	memlensLastEnd = memlensNanotime()
 	memlensLastDur = memlensLastEnd - start
@@ -512,7 +516,7 @@ func memlensDump(force bool) {
 
 func memlensSymbolize(pc uintptr) []memlensPCFrame {
 	var fs []memlensPCFrame
-	frames := runtime.CallersFrames([]uintptr{pc})
+	frames := memlensruntime.CallersFrames([]uintptr{pc})
 	for {
 		f, more := frames.Next()
 		if f.Function != "" || f.File != "" {

@@ -244,6 +244,25 @@ func TestExits(t *testing.T) {
 		}
 		check(t, dir, `case "panic":`)
 	})
+	t.Run("goexit", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		start := time.Now()
+		if r := run(t, bin, dir, "goexit"); r.code != 2 || !strings.Contains(r.stderr, "main called runtime.Goexit") {
+			t.Fatalf("%+v", r)
+		}
+		check(t, dir, `case "goexit":`)
+		// The process lives until the dump timer's first tick (its pending
+		// timer delays the deadlock); the dump must predate it, coming from
+		// the Goexit leave, after which the tick has nothing to do.
+		files, _ := filepath.Glob(AllocsPattern(dir, 0))
+		if len(files) != 1 {
+			t.Fatalf("dumps %v", files)
+		}
+		if st, err := os.Stat(files[0]); err != nil || st.ModTime().Sub(start) > 400*time.Millisecond {
+			t.Errorf("dump written %v after start: not at Goexit", st.ModTime().Sub(start))
+		}
+	})
 	t.Run("kill", func(t *testing.T) {
 		t.Parallel()
 		dir := t.TempDir()

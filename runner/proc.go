@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"os/exec"
 	"sync"
 	"syscall"
@@ -106,7 +107,7 @@ func runProcess(ctx context.Context, cmd *exec.Cmd, timeout time.Duration, echo 
 
 	o := procOutcome{Duration: time.Since(start), Output: tail.Bytes()}
 	mu.Lock()
-	o.PeakRSS = peak
+	o.PeakRSS = max(peak, maxRSS(cmd.ProcessState))
 	mu.Unlock()
 	o.Status, o.ExitCode, o.Signal = classifyExit(err)
 	if status != "" {
@@ -128,6 +129,19 @@ func classifyExit(err error) (profile.Status, int, syscall.Signal) {
 		return profile.StatusKilled, -1, ws.Signal()
 	}
 	return profile.StatusExit, ee.ExitCode(), 0
+}
+
+// maxRSS is the kernel's record of the highest RSS of the child or of any
+// descendant it waited for: it catches the peak of a run shorter than the
+// sampling period, which the samples miss.
+func maxRSS(ps *os.ProcessState) uint64 {
+	if ps == nil {
+		return 0
+	}
+	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok && ru.Maxrss > 0 {
+		return uint64(ru.Maxrss) << 10 // Linux reports KiB
+	}
+	return 0
 }
 
 // killTree kills the process group and every member seen while sampling

@@ -77,8 +77,9 @@ func TestRunProcessKillsTree(t *testing.T) {
 }
 
 func TestRunProcessSamplesTreeRSS(t *testing.T) {
-	// python3 holding ~64 MiB in a child of sh: the tree's peak must see it.
-	cmd := exec.Command("sh", "-c", `python3 -c "b = bytearray(64 << 20); import time; time.sleep(0.5)"`)
+	// python3 touching 64 MiB in a child of sh, briefly: the tree's peak must
+	// see it even when the run is shorter than the sampling period.
+	cmd := exec.Command("sh", "-c", `python3 -c "b = bytearray(64 << 20); b[::4096] = b'x' * (64 << 8)"`)
 	o := runProcess(context.Background(), cmd, 20*time.Second, nil)
 	if o.Status != profile.StatusOK {
 		t.Fatalf("status %s: %s", o.Status, o.Output)

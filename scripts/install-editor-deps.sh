@@ -26,6 +26,11 @@ TYPESCRIPT_VERSION=5.9.3
 
 export DEBIAN_FRONTEND=noninteractive
 export npm_config_fund=false npm_config_audit=false npm_config_update_notifier=false
+# Native modules build against the installed node's headers; node-gyp would
+# otherwise download them, which the registries-only network refuses.
+if [ -z "${npm_config_nodedir:-}" ] && [ -e /usr/include/node/node.h ]; then
+	export npm_config_nodedir=/usr
+fi
 
 log() { echo "install-editor-deps: $*"; }
 stamp() { [ -e "$PREFIX/.stamp-$1" ]; }

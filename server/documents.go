@@ -20,8 +20,19 @@ type document struct {
 	lang    string // "go", "python" or ""
 	version int32
 	text    string
-	lines   []int      // byte offset of the start of each line
-	funcs   []function // cache of findFunctions(lang, text); nil when stale
+	lines   []int          // byte offset of the start of each line
+	funcs   []function     // cache of findFunctions(lang, text); nil when stale
+	byName  map[string]int // index into funcs by name
+}
+
+// function returns the function called name.
+func (d *document) function(name string) (function, bool) {
+	d.functions()
+	i, ok := d.byName[name]
+	if !ok {
+		return function{}, false
+	}
+	return d.funcs[i], true
 }
 
 // functions lists the document's functions, parsed once per version.
@@ -30,6 +41,12 @@ func (d *document) functions() []function {
 		d.funcs = findFunctions(d.lang, d.text)
 		if d.funcs == nil {
 			d.funcs = []function{}
+		}
+		d.byName = make(map[string]int, len(d.funcs))
+		for i, f := range d.funcs {
+			if _, dup := d.byName[f.Name]; !dup {
+				d.byName[f.Name] = i
+			}
 		}
 	}
 	return d.funcs

@@ -205,7 +205,7 @@ type pythonLine struct {
 func pythonLogicalLines(src string) []pythonLine {
 	phys := strings.Split(src, "\n")
 	var out []pythonLine
-	depth := 0      // open brackets
+	depth := 0     // open brackets
 	inString := "" // open triple quote
 	var cur *pythonLine
 	for i, raw := range phys {

@@ -179,6 +179,10 @@ func TestGoProfileSession(t *testing.T) {
 		t.Errorf("hint counts %v, want %v", got, body)
 	}
 	titles := lensTitles(c.codeLenses(uri))[def]
+	t.Logf("lens: %q", titles)
+	for _, h := range c.inlayHints(uri, def, def+8) {
+		t.Logf("hint line %d: %s", h.Position.Line, h.Label)
+	}
 	if len(titles) != 3 || !strings.HasPrefix(titles[0], "memory: ") || !strings.Contains(titles[0], "1 call") {
 		t.Errorf("summary lens %q", titles)
 	}

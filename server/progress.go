@@ -125,4 +125,3 @@ func (s *Server) WorkDoneProgressCancel(ctx context.Context, params *protocol.Wo
 	}
 	return nil
 }
-

@@ -107,7 +107,7 @@ func previousLine(prev *run, at int) (*profile.Line, bool) {
 // staleLocked reports whether the function of r changed since it ran (or
 // is gone).
 func (s *Server) staleLocked(r *run, d *document) bool {
-	f, ok := functionNamed(d.functions(), r.key.name)
+	f, ok := d.function(r.key.name)
 	if !ok {
 		return true
 	}

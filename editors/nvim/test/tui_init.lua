@@ -16,7 +16,7 @@ vim.opt.laststatus = 0
 vim.opt.shortmess:append('I')
 
 local memlens = require('memlens')
-memlens.setup({ cmd = { plan.bin, 'serve' }, native_inlay_hints = false })
+memlens.setup({ cmd = { plan.bin, 'serve' }, settings = plan.settings, native_inlay_hints = false })
 
 local function has_profile_lens(buf)
   for _, l in ipairs(vim.lsp.codelens.get(buf) or {}) do

@@ -162,6 +162,34 @@ async function main() {
   for (const f of plan.files) {
     report.files[f.name] = await profileFile(page, f);
   }
+  const last = plan.files[plan.files.length - 1];
+  report.files[last.name].settingsLines = await changeHintsSetting(page, last);
+}
+
+// changeHintsSetting edits settings.json as a user does, so that hints show
+// only the occurrences, and returns the lines shown afterwards: the setting
+// reaches the running server through workspace/didChangeConfiguration.
+async function changeHintsSetting(page, f) {
+  const base = path.basename(f.file);
+  settings['memlens.hints'] = ['occurrences'];
+  await runPaletteCommand(page, 'Preferences: Open User Settings (JSON)');
+  await page.locator('.tab.active[aria-label^="settings.json"]').waitFor({ state: 'visible' });
+  await page.locator('.editor-group-container.active .view-lines').click();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.insertText(JSON.stringify(settings, null, 2));
+  await page.keyboard.press('Control+S');
+  await sleep(500);
+  await page.keyboard.press('Control+W');
+  await page.locator(`.tab.active[aria-label^="${base}"]`).waitFor({ state: 'visible' });
+  await waitFor('hints to follow memlens.hints', 30000, async () => {
+    const texts = Object.values(hinted(await editorLines(page)));
+    return texts.length > 0 && texts.every((t) => !/B\b/.test(t));
+  });
+  await sleep(500);
+  const lines = await editorLines(page);
+  await shot(page, `${f.name}-5-settings.png`);
+  step(`${f.name}: hints follow the settings`);
+  return lines;
 }
 
 // notifications collects the text of the notification toasts shown now.
@@ -353,27 +381,6 @@ async function profileFile(page, f) {
     r.screenshots.push(await shot(page, `${f.name}-4-palette.png`));
     step(`${f.name}: profiled from the palette`);
 
-    // A settings change reaches the running server (didChangeConfiguration):
-    // the user edits settings.json to show only the occurrences in hints.
-    settings['memlens.hints'] = ['occurrences'];
-    await runPaletteCommand(page, 'Preferences: Open User Settings (JSON)');
-    await page.locator('.tab.active[aria-label^="settings.json"]').waitFor({ state: 'visible' });
-    await page.locator('.editor-group-container.active .view-lines').click();
-    await page.keyboard.press('Control+A');
-    await page.keyboard.insertText(JSON.stringify(settings, null, 2));
-    await page.keyboard.press('Control+S');
-    await sleep(500);
-    await page.keyboard.press('Control+W');
-    await page.locator(`.tab.active[aria-label^="${base}"]`).waitFor({ state: 'visible' });
-    await waitFor('hints to follow memlens.hints', 30000, async () => {
-      const shown = hinted(await editorLines(page));
-      const texts = Object.values(shown);
-      return texts.length > 0 && texts.every((t) => !/B\b/.test(t));
-    });
-    await sleep(500);
-    r.settingsLines = await editorLines(page);
-    r.screenshots.push(await shot(page, `${f.name}-5-settings.png`));
-    step(`${f.name}: hints follow the settings`);
   }
   return r;
 }

@@ -1,9 +1,10 @@
-// Command exits leaves a profiled function by os.Exit, a runtime panic, or
-// not at all (until killed).
+// Command exits leaves a profiled function by os.Exit, a runtime panic,
+// runtime.Goexit (ending in a fatal deadlock), or not at all (until killed).
 package main
 
 import (
 	"os"
+	"runtime"
 	"time"
 )
 
@@ -19,6 +20,8 @@ func work(mode string) {
 	case "panic":
 		var m map[string]int
 		m["x"] = len(buf)
+	case "goexit":
+		runtime.Goexit()
 	case "kill":
 		for {
 			sink = make([]byte, 1<<20)

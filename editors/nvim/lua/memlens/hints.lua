@@ -105,4 +105,15 @@ function M.request_debounced(client, buf, ms)
   end))
 end
 
+-- forget drops the state kept for buf (its debounce timer).
+function M.forget(buf)
+  local t = timers[buf]
+  if t then
+    t:stop()
+    t:close()
+    timers[buf] = nil
+  end
+  latest[buf] = nil
+end
+
 return M

@@ -180,6 +180,13 @@ local function on_attach(client, buf)
       end
     end,
   })
+  vim.api.nvim_create_autocmd('BufWipeout', {
+    group = group,
+    buffer = buf,
+    callback = function()
+      hints.forget(buf)
+    end,
+  })
   if not has_native_inlay_hints() then
     -- Hints follow edits: the server moves them with inserted lines and drops
     -- those of changed lines, so ask again once typing pauses.
