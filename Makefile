@@ -24,5 +24,9 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^testdata/')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
+# The VS Code extension as a .vsix (needs scripts/install-editor-deps.sh first).
+vsix:
+	editors/vscode/build.sh
+
 clean:
 	rm -rf bin

@@ -28,7 +28,7 @@ var fidelityModules = []struct {
 	// cmp's own suite under full instrumentation (every call sampled at
 	// MemProfileRate 1) takes minutes: cmpopts runs in seconds.
 	{"github.com/google/go-cmp", "v0.7.0", []string{"./cmp/cmpopts"}},
-	{"golang.org/x/text", "v0.31.0", []string{"./transform", "./width"}},
+	{"golang.org/x/text", "v0.31.0", []string{"./transform"}},
 }
 
 // Every function of each module's packages (internal test files included)

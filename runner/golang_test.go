@@ -255,6 +255,20 @@ func TestProfileShapes(t *testing.T) {
 	for _, c := range shapesCounts {
 		checkCounts(t, res, c.name, c.calls, c.lines)
 	}
+	// Callees name who allocated for a line; RSS is read on counted lines.
+	build, _ := res.Function("Build")
+	label := lineOf(t, build, "label := fmt.Sprintf")
+	if len(label.Callees) == 0 || label.Callees[0].Name != "fmt.Sprintf" {
+		t.Errorf("label line callees %+v, want fmt.Sprintf first", label.Callees)
+	}
+	if label.MemUsageBytes == 0 || build.PeakMemBytes < label.MemUsageBytes {
+		t.Errorf("label line mem usage %d, function peak %d", label.MemUsageBytes, build.PeakMemBytes)
+	}
+	for _, l := range build.Lines {
+		if l.RetainedBytes > l.AllocBytes {
+			t.Errorf("Build:%d retains %d B of %d allocated", l.Line, l.RetainedBytes, l.AllocBytes)
+		}
+	}
 	mem := referenceProfile(t, res, filepath.Join(testdataDir, "shapes"), testArgsOf(res.Entry)...)
 	checkAgainstPprof(t, res, mem)
 }
@@ -308,7 +322,7 @@ var shapesCounts = []funcCounts{
 	// Limit 5 is found at cell 5 (row 1, column 2); limit 100 scans all 9.
 	{"FirstBig", 2, lines{{"func FirstBig", 2}, {"found := -1", 2}, {"for r := 0; r < g.N; r++", 6}, {"for c := 0; c < g.N; c++", 19}, {"i := r*g.N + c", 15}, {"if i >= len(g.Cells)", 15}, {"if g.Cells[i].Size >= limit", 15}, {"found = i", 1}, {"break rows", 1}, {"if found < 0", 2}, {"goto none", 1}, {"return fmt.Sprintf", 1}, {"return \"none\"", 1}}},
 	// Two values, then the closed channel: a `for {` header counts each
-// iteration (there is no condition to count once more).
+	// iteration (there is no condition to count once more).
 	{"Drain", 1, lines{{"func Drain", 1}, {"var out []string", 1}, {"for {", 3}, {"select {", 3}, {"case v, ok := <-values:", 3}, {"if !ok", 3}, {"return out", 1}, {"out = append(out, fmt.Sprint(v))", 2}}},
 	{"Describe", 4, lines{{"func Describe", 4}, {"switch x := v.(type)", 4}, {"case Shape:", 1}, {"return \"shape \" + x.Label", 1}, {"case *Grid:", 1}, {"return fmt.Sprintf(\"grid", 1}, {"case []string:", 1}, {"return strings.Join", 1}, {"default:", 1}, {"return fmt.Sprint(x)", 1}}},
 }
@@ -547,5 +561,43 @@ func TestProfileBuildFailures(t *testing.T) {
 	// The user's file is untouched.
 	if now, _ := os.ReadFile(shapes); !bytes.Equal(now, src) {
 		t.Fatal("shapes.go changed on disk")
+	}
+}
+
+// A line that allocates and touches 64 MiB shows it: in allocated bytes
+// (the make line) and in RSS (the loop that writes every page).
+func TestProfileRSSOfTouchedMemory(t *testing.T) {
+	res := profileTestdata(t, Request{Target: "./testdata/go/examples", Funcs: []string{"LoadBuffer"}})
+	if res.Entry != "go test -run ^(TestLoadBuffer)$ (tests that reach LoadBuffer)" {
+		t.Errorf("entry %q", res.Entry)
+	}
+	f, _ := res.Function("LoadBuffer")
+	mk := lineOf(t, f, "buf := make([]byte, n)")
+	// The runtime may record a few small objects of its own under the make.
+	if mk.AllocBytes < 64<<20 || mk.AllocBytes > 64<<20+4096 {
+		t.Errorf("make line: %d B in %d objects, want 64 MiB", mk.AllocBytes, mk.AllocObjects)
+	}
+	var inc int64
+	for _, l := range f.Lines {
+		inc += l.IncrementBytes
+	}
+	if inc < 60<<20 || f.PeakMemBytes < 64<<20 || res.PeakRSSBytes < 64<<20 {
+		t.Errorf("RSS: increments sum to %s, peak line %s, peak process %s; want about 64 MiB each",
+			profile.MiB(inc), profile.MiB(int64(f.PeakMemBytes)), profile.MiB(int64(res.PeakRSSBytes)))
+	}
+	for _, l := range f.Lines {
+		t.Logf("%4d %10s %10s %6d %s", l.Line, profile.MiB(int64(l.MemUsageBytes)), profile.MiB(l.IncrementBytes), l.Occurrences, l.Content)
+	}
+}
+
+// CountsOnly counts lines and measures nothing else.
+func TestProfileCountsOnly(t *testing.T) {
+	res := profileTestdata(t, Request{Target: "./testdata/go/examples", Funcs: []string{"DefFunc", "repeat"}, Test: "TestDefFunc", CountsOnly: true})
+	checkCounts(t, res, "DefFunc", 1, examplesCounts[0].lines)
+	checkCounts(t, res, "repeat", 3, examplesCounts[1].lines)
+	for _, f := range res.Functions {
+		if f.AllocBytes != 0 || f.PeakMemBytes != 0 {
+			t.Errorf("%s: %d B allocated, peak %d B: counts only measures neither", f.Name, f.AllocBytes, f.PeakMemBytes)
+		}
 	}
 }

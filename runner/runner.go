@@ -38,7 +38,8 @@ type Request struct {
 	Funcs []string
 
 	// Explicit Go entries, first in precedence: run this test, or this
-	// benchmark once, or the main package with Args.
+	// benchmark once, or the main package with Args. Test and Bench are
+	// names or alternations of names ("TestA|TestB"), anchored at both ends.
 	Test    string
 	Bench   string
 	Args    []string

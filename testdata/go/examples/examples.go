@@ -76,3 +76,14 @@ func (b *BaseExtr) ParseURL(url string) (int, error) {
 	n, err := sampleFile.Write(response)
 	return n, err
 }
+
+// LoadBuffer allocates an n-byte buffer and writes every page of it, as
+// reading a large file into memory does: its memory shows in RSS, not only
+// in the allocation counts.
+func LoadBuffer(n int) []byte {
+	buf := make([]byte, n)
+	for i := 0; i < len(buf); i += 4096 {
+		buf[i] = byte(i)
+	}
+	return buf
+}

@@ -47,3 +47,9 @@ func TestParseURLAndList(t *testing.T) {
 		t.Errorf("wordParsing.txt = %q, %v", got, err)
 	}
 }
+
+func TestLoadBuffer(t *testing.T) {
+	if b := LoadBuffer(64 << 20); len(b) != 64<<20 || b[4096] != 0 || b[8192*3] != 0 {
+		t.Fatalf("LoadBuffer: %d bytes", len(b))
+	}
+}
