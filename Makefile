@@ -24,6 +24,13 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^testdata/')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
+# How fast memlens is against the tools people would use instead (issue 6):
+# prints the table and writes BENCHMARKS.md. Never part of `make test`.
+# Needs python3-memory-profiler (Debian) and golang.org/x/text@v0.31.0 (module
+# proxy); BENCHFLAGS=-reps=5 or -only=go,suite,python,lsp to vary it.
+bench:
+	$(GO) run ./bench $(BENCHFLAGS)
+
 # The VS Code extension as a .vsix (needs scripts/install-editor-deps.sh first).
 vsix:
 	editors/vscode/build.sh

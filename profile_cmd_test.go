@@ -52,7 +52,8 @@ func TestProfileCommandTableAndPprof(t *testing.T) {
 
 // --json keeps the contract's shape.
 func TestProfileCommandJSON(t *testing.T) {
-	code, stdout, stderr := profileCLI(t, "--json", "./testdata/go/examples", "DefFunc")
+	// RSS read at every line, as --rss-interval=0 asks.
+	code, stdout, stderr := profileCLI(t, "--json", "--rss-interval=0", "./testdata/go/examples", "DefFunc")
 	if code != 0 {
 		t.Fatalf("exit code %d\n%s", code, stderr)
 	}
@@ -101,6 +102,7 @@ func TestProfileCommandFailures(t *testing.T) {
 		{"panic", []string{"--quiet", "./testdata/go/cmd/crash", "Panic", "--", "panic"}, "memlens: panic: panic: runtime error: index out of range"},
 		{"no such function", []string{"./testdata/go/shapes", "Biuld"}, "memlens: no function Biuld in the package; similar: Build"},
 		{"syntax error elsewhere", []string{"./testdata/go/broken", "Fine"}, "memlens: build_failed: build failed: "},
+		{"negative RSS interval", []string{"--rss-interval=-1ms", "./testdata/go/shapes", "Build"}, "memlens: --rss-interval must not be negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -67,7 +67,14 @@
 // exactly, give or take what the lines in the preceding interval changed.
 // (Keeping the slot after the last reading open instead would credit a long
 // line's change to the line before it whenever its own probe fell inside an
-// interval.)
+// interval.) What the figures then mean: Mem usage is the RSS at the latest
+// reading before or at the line, at most one interval old; Increment sums
+// still add up to the function's whole RSS change, but the growth of a loop
+// whose lines each take less than the interval lands on whichever of its
+// lines was running when readings happened (roughly in proportion to the
+// time each takes), and a short line between two long ones usually shows
+// none. RSSInterval 0 reads at every probe: exact per line, at ~3.8 µs a
+// probe (a hot loop runs ~100× slower). The runner's default is 1 ms.
 //
 // # Allocations (Options.Allocs)
 //
@@ -84,7 +91,11 @@
 // line range (closures, generic instantiations, goroutine wrappers and
 // inlined calls included), raw (not scaled), symbolized in the program with
 // runtime.CallersFrames, trimmed after the outermost target frame, to
-// $MEMLENS_DIR/allocs-<index>-<pid> (write to .tmp, rename). It dumps:
+// $MEMLENS_DIR/allocs-<index>-<pid> (write to .tmp, rename), with the time
+// the records were taken and the reason. A dump runs runtime.GC (which
+// publishes the records), allocates, and so empties sync.Pools: it can
+// disturb the program (a test asserting zero allocations, a pool-hit
+// count), so dumps are few. It dumps:
 //
 //   - at exit: an exit hook (internal/runtime/exithook, reached with
 //     //go:linkname, hence LDFlags) runs when main returns, at os.Exit of
@@ -93,12 +104,26 @@
 //     recover (the deferred leave probe's caller is runtime.gopanic or
 //     runtime.Goexit), so an unrecovered panic still leaves data and its
 //     output is unchanged;
-//   - every 0.5 s while a target runs or has run since the last dump, from a
-//     timer, so a program that never ends or is killed leaves data.
+//   - on request: before killing a program on a timeout or a cancel, the
+//     runner creates DumpRequestFile in $MEMLENS_DIR and waits up to 300 ms
+//     for the dumps. A watcher goroutine, running while targets run or have
+//     records not yet dumped, looks for the file every 50 ms (a raw
+//     faccessat and a timer made at start-up: polling allocates nothing).
+//     A file rather than a signal: a handler would change how the user's
+//     program reacts to that signal;
+//   - periodically, for programs killed without warning (SIGKILL from
+//     elsewhere, a request that came too late): the watcher dumps once
+//     targets have been running for 2 s, then after 4, 8, 10, 10... s;
+//     and once targets have stopped running for 2 s with records not yet
+//     dumped, after which the watcher ends (a goroutine waiting on a timer
+//     would keep the runtime from reporting a deadlock). A run shorter than
+//     2 s is never disturbed.
 //
-// Except at exit, a dump is skipped if less than ten times the last dump's
-// duration (GC included) has passed since it ended, which keeps dumps under
-// about a tenth of the run time.
+// Except at exit and on request, a dump is skipped if less than ten times
+// the last dump's duration (GC included) has passed since it ended, or if
+// dumps so far would exceed a tenth of the process's run time. The watcher
+// itself is started by the first target call; its first polls may allocate
+// once in the runtime (growing its P's timer heap, a sudog, maybe a thread).
 //
 // Limits of the allocation figures: tiny allocations (< 16 B, pointer-free)
 // that fit a block another line opened are not recorded (bytes stay right in
@@ -124,7 +149,8 @@
 //     a normal exit, os.Exit, a panic or SIGKILL, and processes of one run
 //     that load the same package add up;
 //   - allocs-<index>-<pid>: the latest allocation dump of one process, see
-//     ReadAllocs;
+//     ReadAllocs and ReadAllocDumps;
+//   - dump-request: created by the runner, see above;
 //   - shared-<pid>: the process-wide sampling switch (not data).
 //
 // The runtime imports only os, runtime, strconv, sync, sync/atomic, syscall,
@@ -141,6 +167,20 @@
 // (the bulk of its cost, 5–16× on allocation-heavy code) and adds about
 // 0.5 µs to each call of a target or literal (switching the rate, and a
 // runtime.Callers at leave to tell a panic from a return).
+//
+// # Inlining
+//
+// An instrumented function is never inlined: it has probes and, when RSS or
+// allocations are measured, a deferred leave. Inlining changes what escapes:
+// in a plain build a small function inlined into its caller can keep a
+// slice or a struct on the caller's stack that the same function, called,
+// must allocate on the heap (the testdata's examples.repeat, inlined into
+// DefFunc, keeps two of its three slices off the heap). A profiled function
+// can therefore show allocations a plain build does not make; they are the
+// allocations of a build where the function is not inlined, which is what
+// the runner's tests compare with (their reference build marks targets
+// //go:noinline). Callees of a target are compiled as usual, inlined or
+// not, and attributed to the calling line either way.
 //
 // # Other limits
 //

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Counters are what the probes counted, summed over the run's processes.
@@ -79,6 +80,26 @@ type Frame struct {
 	Line       int
 }
 
+// AllocDump is one process's latest allocation dump.
+type AllocDump struct {
+	PID int
+	// Time is when the records were taken (zero in a dump without a t line).
+	Time time.Time
+	// Reason says what made the runtime dump: exit (the program ended:
+	// main returned or os.Exit, also of a test binary), unwind (a target
+	// left by panic or runtime.Goexit), request (the runner asked before
+	// killing the program), periodic (while targets ran), idle (targets had
+	// stopped running for a while).
+	Reason string
+	// Calls is the package's call count (Counters.Calls summed) when the
+	// records were taken, Running how many target calls were running then.
+	// A dump with Running 0 and Calls equal to the counters' final sum
+	// holds every allocation of the run (when one process ran the package).
+	Calls   uint64
+	Running int64
+	Records []AllocRecord
+}
+
 // ReadAllocs reads the allocation records package index's runtime dumped in
 // dir: the latest complete dump of every process, concatenated (each process
 // counts its own allocations). It returns (nil, nil) when no dump was written.
@@ -86,77 +107,98 @@ type Frame struct {
 // Dump format (text, one record after another):
 //
 //	memlens-allocs 1
+//	t <unix nanoseconds> <reason> <calls> <running>
 //	r <allocBytes> <allocObjects> <inUseBytes> <inUseObjects> <nframes>
 //	f <line>\t<func>\t<file>        (nframes times, leaf first)
 //	end
 func ReadAllocs(dir string, index int) ([]AllocRecord, error) {
+	dumps, err := ReadAllocDumps(dir, index)
+	if err != nil || dumps == nil {
+		return nil, err
+	}
+	out := []AllocRecord{}
+	for _, d := range dumps {
+		out = append(out, d.Records...)
+	}
+	return out, nil
+}
+
+// ReadAllocDumps is ReadAllocs by process, with each dump's time and
+// reason. It returns (nil, nil) when no dump was written.
+func ReadAllocDumps(dir string, index int) ([]AllocDump, error) {
 	names, err := filepath.Glob(AllocsPattern(dir, index))
 	if err != nil {
 		return nil, err
 	}
 	sort.Strings(names)
-	var out []AllocRecord
-	found := false
+	var out []AllocDump
 	for _, name := range names {
-		if strings.HasSuffix(name, ".tmp") {
-			continue
+		pid, err := strconv.Atoi(name[strings.LastIndexByte(name, '-')+1:])
+		if err != nil {
+			continue // allocs-<index>-<pid>.tmp, being written
 		}
 		b, err := os.ReadFile(name)
 		if err != nil {
 			return nil, err
 		}
-		recs, err := parseAllocs(b)
+		d, err := parseAllocs(b)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		found = true
-		out = append(out, recs...)
-	}
-	if !found {
-		return nil, nil
-	}
-	if out == nil {
-		out = []AllocRecord{}
+		d.PID = pid
+		out = append(out, d)
 	}
 	return out, nil
 }
 
-func parseAllocs(b []byte) ([]AllocRecord, error) {
+// DumpRequestFile is the file whose creation in dir asks every instrumented
+// process of the run to dump its allocation records now (each answers once,
+// within about 50 ms while a target runs or has records not yet dumped).
+func DumpRequestFile(dir string) string { return filepath.Join(dir, "dump-request") }
+
+func parseAllocs(b []byte) (AllocDump, error) {
+	var d AllocDump
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	if !sc.Scan() || sc.Text() != "memlens-allocs 1" {
-		return nil, errors.New("not a memlens allocation dump")
+		return d, errors.New("not a memlens allocation dump")
 	}
-	var out []AllocRecord
+	d.Records = []AllocRecord{}
 	for n := 2; sc.Scan(); n++ {
 		line := sc.Text()
 		switch {
 		case line == "end":
-			return out, nil
+			return d, nil
+		case n == 2 && strings.HasPrefix(line, "t "):
+			var ns int64
+			if _, err := fmt.Sscanf(line, "t %d %s %d %d", &ns, &d.Reason, &d.Calls, &d.Running); err != nil {
+				return d, fmt.Errorf("line %d: %v", n, err)
+			}
+			d.Time = time.Unix(0, ns)
 		case strings.HasPrefix(line, "r "):
 			var r AllocRecord
 			var nf int
 			if _, err := fmt.Sscanf(line, "r %d %d %d %d %d", &r.AllocBytes, &r.AllocObjects, &r.InUseBytes, &r.InUseObjects, &nf); err != nil {
-				return nil, fmt.Errorf("line %d: %v", n, err)
+				return d, fmt.Errorf("line %d: %v", n, err)
 			}
-			out = append(out, r)
-		case strings.HasPrefix(line, "f ") && len(out) > 0:
+			d.Records = append(d.Records, r)
+		case strings.HasPrefix(line, "f ") && len(d.Records) > 0:
 			parts := strings.SplitN(line[2:], "\t", 3)
 			if len(parts) != 3 {
-				return nil, fmt.Errorf("line %d: bad frame", n)
+				return d, fmt.Errorf("line %d: bad frame", n)
 			}
 			ln, err := strconv.Atoi(parts[0])
 			if err != nil {
-				return nil, fmt.Errorf("line %d: %v", n, err)
+				return d, fmt.Errorf("line %d: %v", n, err)
 			}
-			r := &out[len(out)-1]
+			r := &d.Records[len(d.Records)-1]
 			r.Stack = append(r.Stack, Frame{Func: parts[1], File: parts[2], Line: ln})
 		default:
-			return nil, fmt.Errorf("line %d: unexpected %q", n, line)
+			return d, fmt.Errorf("line %d: unexpected %q", n, line)
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, err
+		return d, err
 	}
-	return nil, errors.New("incomplete dump (no end line)")
+	return d, errors.New("incomplete dump (no end line)")
 }

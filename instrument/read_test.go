@@ -67,7 +67,17 @@ func TestReadAllocs(t *testing.T) {
 	if len(recs) != 1 || recs[0].AllocBytes != want.AllocBytes || recs[0].InUseObjects != 1 || len(recs[0].Stack) != 2 || recs[0].Stack[1] != want.Stack[1] {
 		t.Errorf("records %+v", recs)
 	}
-	write("allocs-0-200", "memlens-allocs 1\nend\n")
+	write("allocs-0-200", "memlens-allocs 1\nt 1700000000123456789 request 42 1\nend\n")
+	dumps, err := ReadAllocDumps(dir, 0)
+	if err != nil || len(dumps) != 2 {
+		t.Fatalf("dumps %+v, %v", dumps, err)
+	}
+	if d := dumps[0]; d.PID != 100 || !d.Time.IsZero() || d.Reason != "" || len(d.Records) != 1 {
+		t.Errorf("dump without a t line: %+v", d)
+	}
+	if d := dumps[1]; d.PID != 200 || d.Time.UnixNano() != 1700000000123456789 || d.Reason != "request" || d.Calls != 42 || d.Running != 1 || len(d.Records) != 0 {
+		t.Errorf("dump with a t line: %+v", d)
+	}
 	os.Remove(filepath.Join(dir, "allocs-0-100"))
 	if recs, err := ReadAllocs(dir, 0); err != nil || recs == nil || len(recs) != 0 {
 		t.Errorf("empty dump: %v %v", recs, err)
@@ -78,6 +88,9 @@ func TestReadAllocs(t *testing.T) {
 		"bad line": "memlens-allocs 1\nx\nend\n",
 		"orphan":   "memlens-allocs 1\nf 1\ta\tb\nend\n",
 		"bad int":  "memlens-allocs 1\nr 1 z 1 1 0\nend\n",
+		"bad time": "memlens-allocs 1\nt soon exit 1 0\nend\n",
+		"short t":  "memlens-allocs 1\nt 1 exit\nend\n",
+		"late t":   "memlens-allocs 1\nr 1 1 1 1 0\nt 1 exit 1 0\nend\n",
 	} {
 		write("allocs-0-200", bad)
 		if _, err := ReadAllocs(dir, 0); err == nil || !strings.Contains(err.Error(), "allocs-0-200") {

@@ -138,7 +138,7 @@ func memlensLeave(fr *memlensFrame) {
 	if memlensAllocs {
 		memlensDepthDec()
 		if memlensUnwinding() {
-			memlensDump(false)
+			memlensDump("unwind", false)
 		}
 	}
 }
@@ -248,11 +248,16 @@ type memlensShared struct {
 }
 
 var (
-	memlensSh     = memlensOpenShared()
-	memlensActive memlensatomic.Int64 // this package's running targets and literals
-	memlensDirty  memlensatomic.Bool  // a target ran since the last dump
-	memlensEver   memlensatomic.Bool  // a target ran in this process
-	memlensTimer  memlensatomic.Bool  // the periodic dump timer is armed
+	memlensDir     = memlensos.Getenv("MEMLENS_DIR")
+	memlensSh      = memlensOpenShared()
+	memlensActive  memlensatomic.Int64 // this package's running targets and literals
+	memlensDirty   memlensatomic.Bool  // a target ran since the last dump
+	memlensEntered memlensatomic.Bool  // a target ran since the watcher last looked
+	memlensEver    memlensatomic.Bool  // a target ran in this process
+	memlensWatched memlensatomic.Bool  // the watcher goroutine runs
+	memlensAsked   memlensatomic.Bool  // the runner's dump request was answered
+	memlensBorn    = memlensNanotime() // when this runtime started
+	memlensAskPath = memlensCPath(memlensDir + "/dump-request")
 )
 
 func memlensOpenShared() *memlensShared {
@@ -284,16 +289,19 @@ func memlensOpenShared() *memlensShared {
 func memlensDepthInc() {
 	memlensActive.Add(1)
 	memlensDirty.Store(true)
+	memlensEntered.Store(true)
 	memlensEver.Store(true)
 	if memlensatomic.AddInt64(&memlensSh.depth, 1) == 1 {
 		memlensRate(true)
 	}
-	if !memlensTimer.Load() && memlensTimer.CompareAndSwap(false, true) {
-		memlenstime.AfterFunc(memlensPeriod, memlensTick)
+	if memlensDir != "" && !memlensWatched.Load() && memlensWatched.CompareAndSwap(false, true) {
+		go memlensWatch()
 	}
 }
 
 func memlensDepthDec() {
+	// What the call allocated after a periodic dump is not dumped yet.
+	memlensDirty.Store(true)
 	memlensActive.Add(-1)
 	if memlensatomic.AddInt64(&memlensSh.depth, -1) == 0 {
 		memlensRate(false)
@@ -370,21 +378,98 @@ func memlensContains(s, sub string) bool {
 	return false
 }
 
-const memlensPeriod = 500 * memlenstime.Millisecond
+// The watcher's timing: how often it looks for the runner's dump request,
+// how long targets must have been running before the first periodic dump
+// (and how long the package must have been idle before the dump that ends
+// the watch), and the longest gap between periodic dumps.
+const (
+	memlensPoll      = 50 * memlenstime.Millisecond
+	memlensFirstDump = 2 * memlenstime.Second
+	memlensMaxGap    = 10 * memlenstime.Second
+)
 
-// memlensTick dumps twice a second while targets run or have run since the
-// last dump, so a run that never ends, or is killed, still leaves records.
-func memlensTick() {
-	if memlensActive.Load() > 0 || memlensDirty.Load() {
-		memlensDump(false)
-		memlenstime.AfterFunc(memlensPeriod, memlensTick)
-		return
+// memlensWatch runs while targets run or have run since the last dump. It
+// answers the runner's dump request (the file dump-request appearing in
+// $MEMLENS_DIR, which the runner creates before it kills a program on a
+// timeout or cancel) and dumps now and then, so that a program killed
+// without warning still leaves records. A dump runs runtime.GC, allocates
+// and so empties sync.Pools: periodic dumps are rare (the first after 2 s
+// of targets running, then after 4, 8, 10, 10... s) and within the budget
+// memlensAfford sets, so short runs are never disturbed. Once the package
+// has been idle for 2 s with records not yet dumped, it dumps them and
+// stops: a goroutine sleeping on a timer would keep the runtime from
+// reporting a deadlock. It polls with a raw faccessat and a timer made at start-up,
+// neither of which allocates, so tests counting allocations
+// (testing.AllocsPerRun) do not see it.
+func memlensWatch() {
+	gap := int64(memlensFirstDump)
+	next := memlensNanotime() + gap
+	var idleSince int64
+	for {
+		memlensPollTimer.Reset(memlensPoll)
+		<-memlensPollTimer.C
+		now := memlensNanotime()
+		if !memlensAsked.Load() && memlensRequested() {
+			memlensAsked.Store(true)
+			memlensDump("request", true)
+			continue
+		}
+		busy := memlensActive.Load() > 0 || memlensEntered.Swap(false)
+		if busy {
+			idleSince = 0
+		} else if idleSince == 0 {
+			idleSince = now
+		}
+		dirty := memlensDirty.Load()
+		switch {
+		case busy && dirty && now >= next:
+			if memlensDump("periodic", false) {
+				if gap *= 2; gap > int64(memlensMaxGap) {
+					gap = int64(memlensMaxGap)
+				}
+				next = now + gap
+			}
+		case !busy && dirty && now-idleSince >= int64(memlensFirstDump):
+			memlensDump("idle", false)
+		case !busy && !dirty:
+			memlensWatched.Store(false)
+			// A target may have started between the checks and the store.
+			if (memlensActive.Load() > 0 || memlensDirty.Load()) && memlensWatched.CompareAndSwap(false, true) {
+				continue
+			}
+			return
+		}
 	}
-	memlensTimer.Store(false)
-	// A target may have started between the check and the store.
-	if (memlensActive.Load() > 0 || memlensDirty.Load()) && memlensTimer.CompareAndSwap(false, true) {
-		memlenstime.AfterFunc(memlensPeriod, memlensTick)
-	}
+}
+
+// memlensPollTimer paces the watcher. It is made once, at start-up:
+// time.Sleep would allocate a timer the first time each watcher goroutine
+// sleeps.
+var memlensPollTimer = memlensNewStoppedTimer()
+
+func memlensNewStoppedTimer() *memlenstime.Timer {
+	t := memlenstime.NewTimer(memlensPoll)
+	t.Stop()
+	return t
+}
+
+// memlensCPath returns s as a NUL-terminated byte slice for raw syscalls.
+func memlensCPath(s string) []byte {
+	b := make([]byte, len(s)+1)
+	copy(b, s)
+	return b
+}
+
+// memlensAtFDCWD is Linux's AT_FDCWD (-100 on every architecture), which
+// package syscall does not export.
+var memlensAtFDCWD = -100
+
+// memlensRequested reports whether the runner asks for a dump: the
+// dump-request file exists. syscall.Access would allocate the path.
+func memlensRequested() bool {
+	_, _, errno := memlenssyscall.Syscall6(memlenssyscall.SYS_FACCESSAT, uintptr(memlensAtFDCWD),
+		uintptr(memlensunsafe.Pointer(&memlensAskPath[0])), 0, 0, 0, 0)
+	return errno == 0
 }
 
 type memlensHook struct {
@@ -400,7 +485,7 @@ func memlensAddExitHook(h memlensHook)
 
 func memlensExitDump() {
 	if memlensEver.Load() {
-		memlensDump(true)
+		memlensDump("exit", true)
 	}
 }
 
@@ -422,29 +507,44 @@ type memlensPCFrame struct {
 }
 
 var (
-	memlensDumpMu  memlenssync.Mutex
-	memlensLastEnd int64 // nanotime when the last dump ended
-	memlensLastDur int64 // how long it took
-	memlensPCs     map[uintptr][]memlensPCFrame
+	memlensDumpMu    memlenssync.Mutex
+	memlensLastEnd   int64 // nanotime when the last dump ended
+	memlensLastDur   int64 // how long it took
+	memlensDumpTotal int64 // time spent dumping so far
+	memlensPCs       map[uintptr][]memlensPCFrame
 )
 
+// memlensAfford reports whether an unforced dump may run at now: not
+// before ten times the last dump's duration has passed since it ended, and
+// only while all dumps so far, this one included (estimated as long as the
+// last), stay within a tenth of the time since the runtime started.
+func memlensAfford(now int64) bool {
+	if memlensLastEnd == 0 {
+		return true
+	}
+	return now-memlensLastEnd >= 10*memlensLastDur && 10*(memlensDumpTotal+memlensLastDur) <= now-memlensBorn
+}
+
 // memlensDump writes the allocation records whose stacks pass through a
-// target to $MEMLENS_DIR/allocs-<index>-<pid>, atomically. Unless forced (at
-// exit) it is skipped when less than ten times the last dump's duration has
-// passed since it ended, which bounds its cost to about a tenth of the run.
-func memlensDump(force bool) {
-	dir := memlensos.Getenv("MEMLENS_DIR")
+// target to $MEMLENS_DIR/allocs-<index>-<pid>, atomically, with the time,
+// the reason (exit, unwind, request, periodic, idle), the package's call
+// count and its running calls in its header.
+// Unless forced (at exit, on the runner's request) it runs only when
+// memlensAfford allows. It reports whether it dumped.
+func memlensDump(reason string, force bool) bool {
+	dir := memlensDir
 	if dir == "" {
-		return
+		return false
 	}
 	memlensDumpMu.Lock()
 	defer memlensDumpMu.Unlock()
 	start := memlensNanotime()
-	if !force && memlensLastEnd != 0 && start-memlensLastEnd < 10*memlensLastDur {
-		return
+	if !force && !memlensAfford(start) {
+		return false
 	}
 	memlensDirty.Store(false)
 	memlensruntime.GC() // publishes every allocation made so far
+	taken := memlenstime.Now().UnixNano()
 	var recs []memlensMemRecord
 	n, _ := memlensMemProfile(nil, true)
 	for {
@@ -459,7 +559,19 @@ func memlensDump(force bool) {
 		memlensPCs = make(map[uintptr][]memlensPCFrame)
 	}
 	out := make([]byte, 0, 1<<16)
-	out = append(out, "memlens-allocs 1\n"...)
+	out = append(out, "memlens-allocs 1\nt "...)
+	out = memlensstrconv.AppendInt(out, taken, 10)
+	out = append(out, ' ')
+	out = append(out, reason...)
+	var calls uint64
+	for i := range memlensMem.calls {
+		calls += memlensatomic.LoadUint64(&memlensMem.calls[i])
+	}
+	out = append(out, ' ')
+	out = memlensstrconv.AppendUint(out, calls, 10)
+	out = append(out, ' ')
+	out = memlensstrconv.AppendInt(out, memlensActive.Load(), 10)
+	out = append(out, '\n')
 	var frames []memlensPCFrame
 	for i := range recs {
 		r := &recs[i]
@@ -512,6 +624,8 @@ func memlensDump(force bool) {
 	}
 	memlensLastEnd = memlensNanotime()
 	memlensLastDur = memlensLastEnd - start
+	memlensDumpTotal += memlensLastDur
+	return true
 }
 
 func memlensSymbolize(pc uintptr) []memlensPCFrame {

@@ -153,6 +153,11 @@ func TestAllocsExact(t *testing.T) {
 	if err != nil || recs == nil {
 		t.Fatalf("ReadAllocs: %v, %v", recs, err)
 	}
+	// A run this short is not disturbed by periodic dumps: the exit hook
+	// dumps once.
+	if dumps, _ := ReadAllocDumps(dir, 0); len(dumps) != 1 || dumps[0].Reason != "exit" {
+		t.Errorf("dumps %+v, want one at exit", dumps)
+	}
 	path, src := p.file("main.go")
 	lo, hi := lineOf(t, src, "func exact("), lineOf(t, src, "return len(out) + len(m)")
 	var sum int64
@@ -252,9 +257,9 @@ func TestExits(t *testing.T) {
 			t.Fatalf("%+v", r)
 		}
 		check(t, dir, `case "goexit":`)
-		// The process lives until the dump timer's first tick (its pending
-		// timer delays the deadlock); the dump must predate it, coming from
-		// the Goexit leave, after which the tick has nothing to do.
+		// The process lives until the dump watcher's next poll (its pending
+		// timer delays the deadlock report); the dump must come from the
+		// Goexit leave, after which the watcher has nothing to do and ends.
 		files, _ := filepath.Glob(AllocsPattern(dir, 0))
 		if len(files) != 1 {
 			t.Fatalf("dumps %v", files)
@@ -271,14 +276,23 @@ func TestExits(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		dumped := waitFor(10*time.Second, func() bool {
-			recs, _ := ReadAllocs(dir, 0)
-			return recs != nil
-		})
+		// A target running for 2 s gets a periodic dump; then the runner's
+		// request is answered at once.
+		dumpedBy := func(reason string) bool {
+			return waitFor(10*time.Second, func() bool {
+				dumps, _ := ReadAllocDumps(dir, 0)
+				return len(dumps) == 1 && dumps[0].Reason == reason
+			})
+		}
+		periodic := dumpedBy("periodic")
+		if err := os.WriteFile(DumpRequestFile(dir), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		requested := dumpedBy("request")
 		cmd.Process.Kill()
 		cmd.Wait()
-		if !dumped {
-			t.Fatal("no periodic dump")
+		if !periodic || !requested {
+			t.Fatalf("periodic dump %v, dump on request %v", periodic, requested)
 		}
 		check(t, dir, `case "kill":`)
 		got, _ := p.counts(dir, 0)

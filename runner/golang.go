@@ -84,10 +84,11 @@ func profileGo(ctx context.Context, req Request) (*profile.Result, error) {
 	res.Entry = entry.Describe
 
 	// Instrument each package holding targets.
-	opt := instrument.Options{Allocs: !req.CountsOnly, RSS: !req.CountsOnly}
+	opt := instrument.Options{Allocs: !req.CountsOnly, RSS: !req.CountsOnly, RSSInterval: rssInterval(req.RSSInterval)}
 	type instrumented struct {
-		index int
-		out   *instrument.Instrumented
+		index   int
+		pkgPath string // import path; an external test package's ends in _test
+		out     *instrument.Instrumented
 	}
 	var done []instrumented
 	// One instrument.Package per Go package: a directory's external test
@@ -131,7 +132,11 @@ func profileGo(ctx context.Context, req Request) (*profile.Result, error) {
 		if err := ov.add(out.RuntimePath, out.RuntimeFile); err != nil {
 			return nil, err
 		}
-		done = append(done, instrumented{i, out})
+		pkgPath := k.p.ImportPath
+		if strings.HasSuffix(k.name, "_test") {
+			pkgPath += "_test"
+		}
+		done = append(done, instrumented{i, pkgPath, out})
 	}
 	for path, src := range entry.Files {
 		if err := ov.add(path, src); err != nil {
@@ -170,6 +175,13 @@ func profileGo(ctx context.Context, req Request) (*profile.Result, error) {
 		res.Status, res.ExitCode, res.Partial = profile.StatusBuildFailed, bo.ExitCode, true
 		res.Output = string(bo.Output)
 		res.Errors = parseBuildErrors(bo.Output, home.Dir, tmp)
+		for i, e := range res.Errors {
+			for orig, repl := range ov.replace {
+				if e.File == repl {
+					res.Errors[i].File = orig // an editor buffer (no line directive): the user's file
+				}
+			}
+		}
 		res.Message = "build failed: " + buildFailureLine(res.Errors, bo.Output)
 		return finish(res, start), nil
 	}
@@ -187,7 +199,16 @@ func profileGo(ctx context.Context, req Request) (*profile.Result, error) {
 	}
 	run.Env = append(append(os.Environ(), req.Env...), instrument.EnvDir+"="+data)
 	req.Progress(Progress{Stage: StageRunning, Message: "running " + entry.Describe})
-	ro := runProcess(ctx, run, time.Until(deadline), req.Output)
+	var indexes []int
+	for _, d := range done {
+		indexes = append(indexes, d.index)
+	}
+	var beforeKill func()
+	if opt.Allocs {
+		beforeKill = func() { requestDump(data, indexes) }
+	}
+	ro := runProcessStopping(ctx, run, time.Until(deadline), req.Output, beforeKill)
+	ended := time.Now()
 	if ro.Err != nil {
 		return nil, fmt.Errorf("run %s: %v", entry.Describe, ro.Err)
 	}
@@ -195,12 +216,15 @@ func profileGo(ctx context.Context, req Request) (*profile.Result, error) {
 	res.PeakRSSBytes = ro.PeakRSS
 	res.Status, res.ExitCode = ro.Status, ro.ExitCode
 	classifyGoRun(res, ro, req.Timeout, pkgDirs(pkgs))
+	if opt.Allocs {
+		noteStaleAllocs(res, data, indexes, ended)
+	}
 
 	// Collect.
 	req.Progress(Progress{Stage: StageCollecting, Message: "collecting the profile"})
 	var samples []allocSample
 	for _, d := range done {
-		fns, recs, err := collect(data, d.index, d.out, home.ImportPath, editor)
+		fns, recs, err := collect(data, d.index, d.out, d.pkgPath, editor)
 		if err != nil {
 			return nil, err
 		}
@@ -254,6 +278,18 @@ func resolveGo(ctx context.Context, req Request, editor map[string][]byte, listO
 		return nil, nil, &parseError{syntaxErrs}
 	}
 	return pkgs, targets, err
+}
+
+// rssInterval maps Request.RSSInterval to the probes' setting: 0 is the
+// default, negative is every line (the probes' 0).
+func rssInterval(d time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return DefaultRSSInterval
+	case d < 0:
+		return 0
+	}
+	return d
 }
 
 func finish(res *profile.Result, start time.Time) *profile.Result {

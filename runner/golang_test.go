@@ -396,9 +396,13 @@ func TestProfileFailureModes(t *testing.T) {
 				t.Errorf("Work's loop did not count: the partial profile is empty")
 			}
 			// SIGKILL leaves no time to dump allocation records (counters
-			// live in a shared mapping and survive); the others do.
+			// live in a shared mapping and survive), and the message says
+			// so; the others dump.
 			if tt.status != profile.StatusKilled && work.AllocBytes == 0 {
 				t.Errorf("Work: no allocations recorded before the %s", tt.status)
+			}
+			if stale := strings.Contains(res.Message, "; no allocation figures"); stale != (tt.status == profile.StatusKilled) {
+				t.Errorf("message %q: says allocation figures are missing: %v, want %v", res.Message, stale, tt.status == profile.StatusKilled)
 			}
 		})
 	}
@@ -468,6 +472,12 @@ func TestProfileTimeoutAndCancel(t *testing.T) {
 			f, _ := res.Function("Work")
 			if f.Calls == 0 {
 				t.Errorf("Work: no calls counted before the %s", mode)
+			}
+			// Before the kill, the runner asked the program to dump its
+			// allocation records (Forever runs well under 2 s: no periodic
+			// dump happened), and it answered.
+			if f.AllocBytes == 0 || strings.Contains(res.Message, "allocation figures") {
+				t.Errorf("Work: %d B allocated, message %q: the dump request went unanswered", f.AllocBytes, res.Message)
 			}
 			if left, _ := filepath.Glob(filepath.Join(tmp, "memlens-go-*")); len(left) > 0 {
 				t.Errorf("overlay directory left behind: %v", left)
@@ -598,6 +608,54 @@ func TestProfileCountsOnly(t *testing.T) {
 	for _, f := range res.Functions {
 		if f.AllocBytes != 0 || f.PeakMemBytes != 0 {
 			t.Errorf("%s: %d B allocated, peak %d B: counts only measures neither", f.Name, f.AllocBytes, f.PeakMemBytes)
+		}
+	}
+}
+
+// Exact sampling is confined to the profiled function: the testdata's
+// TestConfine reads runtime.MemProfileRate before, inside and after Target
+// and counts the heap profile's samples of Outside, which it calls next;
+// it fails the run when sampling leaks out of Target.
+func TestProfileConfinesSampling(t *testing.T) {
+	res := profileTestdata(t, Request{Target: "./testdata/go/confine", Funcs: []string{"Target"}, Test: "TestConfine"})
+	// Target ran (TestConfine skips itself when not run by memlens) and
+	// its 100 blocks were all sampled.
+	checkCounts(t, res, "Target", 1, lines{{"func Target", 1}, {"for i := 0; i < n; i++", 101}, {"sink = append", 100}, {"return runtime.MemProfileRate", 1}})
+	f, _ := res.Function("Target")
+	if l := lineOf(t, f, "sink = append"); l.AllocObjects < 100 || l.AllocBytes < 100*4000 {
+		t.Errorf("append line: %d B in %d objects, want at least 100 blocks of 4000 B", l.AllocBytes, l.AllocObjects)
+	}
+}
+
+// A function of an external test package (package confine_test) is
+// profiled through the test that reaches it, with allocations as pprof
+// reports them.
+func TestProfileExternalTestPackage(t *testing.T) {
+	res := profileTestdata(t, Request{Target: "./testdata/go/confine", Funcs: []string{"shout"}})
+	if res.Entry != "go test -run ^(TestShout)$ (tests that reach shout)" {
+		t.Errorf("entry %q", res.Entry)
+	}
+	checkCounts(t, res, "shout", 1, lines{{"func shout", 1}, {"var b strings.Builder", 1}, {"for _, w := range words", 4},
+		{"b.WriteString", 3}, {"b.WriteByte", 3}, {"return b.String()", 1}})
+	f, _ := res.Function("shout")
+	if f.Package != testdataModule+"/confine_test" || f.AllocBytes == 0 {
+		t.Errorf("package %q, %d B allocated", f.Package, f.AllocBytes)
+	}
+	mem := referenceProfile(t, res, filepath.Join(testdataDir, "confine"), testArgsOf(res.Entry)...)
+	checkAgainstPprof(t, res, mem)
+}
+
+// Request.RSSInterval's zero value is the default; a negative one asks the
+// probes to read at every line (their 0).
+func TestRSSInterval(t *testing.T) {
+	for _, tt := range []struct{ in, want time.Duration }{
+		{0, DefaultRSSInterval},
+		{-1, 0},
+		{-time.Second, 0},
+		{5 * time.Millisecond, 5 * time.Millisecond},
+	} {
+		if got := rssInterval(tt.in); got != tt.want {
+			t.Errorf("rssInterval(%v) = %v, want %v", tt.in, got, tt.want)
 		}
 	}
 }

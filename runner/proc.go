@@ -41,6 +41,14 @@ type procOutcome struct {
 // memory_profiler's include-children does. Output goes to a bounded tail
 // and, when echo is not nil, also to echo as it arrives.
 func runProcess(ctx context.Context, cmd *exec.Cmd, timeout time.Duration, echo io.Writer) procOutcome {
+	return runProcessStopping(ctx, cmd, timeout, echo, nil)
+}
+
+// runProcessStopping is runProcess with a last word: on a timeout or a
+// cancel, beforeKill (when not nil) runs before the tree is killed, e.g.
+// to ask the program to save its data. It must bound its own wait: the
+// tree is killed only when it returns.
+func runProcessStopping(ctx context.Context, cmd *exec.Cmd, timeout time.Duration, echo io.Writer, beforeKill func()) procOutcome {
 	tail := &tailBuffer{max: outputTailBytes}
 	var out io.Writer = tail
 	if echo != nil {
@@ -98,6 +106,9 @@ func runProcess(ctx context.Context, cmd *exec.Cmd, timeout time.Duration, echo 
 		status = profile.StatusCanceled
 	}
 	if status != "" {
+		if beforeKill != nil {
+			beforeKill()
+		}
 		mu.Lock()
 		killTree(cmd.Process.Pid, members)
 		mu.Unlock()

@@ -137,6 +137,17 @@ func TestProfilePythonCases(t *testing.T) {
 					}
 				}
 			}},
+		{script: "threadsplain.py", status: profile.StatusOK, output: "filled 8388608",
+			fns: []fnWant{{"run", 1, map[int]uint64{13: 1, 15: 1, 16: 1, 17: 1, 18: 1}}},
+			check: func(t *testing.T, r *profile.Result) {
+				// The worker runs unprofiled code: its 8 MiB are its own,
+				// not charged to the line of run that was open meanwhile.
+				for _, l := range r.Functions[0].Lines {
+					if l.AllocBytes > mib || l.PeakAllocBytes > mib || l.IncrementBytes > mib {
+						t.Errorf("run line %d = %+v: the worker thread's 8 MiB leaked into it", l.Line, l)
+					}
+				}
+			}},
 		{script: "coroutine.py", status: profile.StatusOK, output: "fetched [3, 2]",
 			fns: []fnWant{{"fetch", 2, map[int]uint64{6: 2, 8: 2, 9: 7, 10: 5, 11: 5, 12: 2}}}},
 		{script: "exits.py", status: profile.StatusExit, exit: 3,
@@ -156,6 +167,16 @@ func TestProfilePythonCases(t *testing.T) {
 				}
 				if l, _ := f.Line(11); l.PeakAllocBytes < 16*mib || l.AllocBytes > mib {
 					t.Errorf("line 11 = %+v, want a 16 MiB peak freed within the line", l)
+				}
+			}},
+		{script: "slowline.py", status: profile.StatusOK, output: "loaded 8",
+			fns: []fnWant{{"load", 1, map[int]uint64{16: 1, 18: 1, 19: 1}}},
+			check: func(t *testing.T, r *profile.Result) {
+				// The tracer's periodic writes run while line 18 does: they
+				// must not take the line's allocation or RSS growth.
+				l, _ := r.Functions[0].Line(18)
+				if l.AllocBytes < 8*mib || l.IncrementBytes < 7*mib {
+					t.Errorf("line 18 = %+v, want 8 MiB allocated and RSS up 7 MiB or more", l)
 				}
 			}},
 		{script: "syntaxerror.py", status: profile.StatusBuildFailed, exit: 1, output: "SyntaxError",
@@ -292,17 +313,46 @@ var mpRow = regexp.MustCompile(`^\s*(\d+)\s+([-\d.]+) MiB\s+([-\d.]+) MiB\s+(\d+
 
 // TestProfilePythonMatchesMemoryProfiler runs the same scripts under the real
 // memory_profiler and under memlens: occurrences must be equal on every line,
-// and increments close on lines that allocate at least 1 MiB.
+// and increments close on lines that allocate at least 1 MiB. The seed's
+// Example 2 runs under both through the same local proxy (never the internet).
 func TestProfilePythonMatchesMemoryProfiler(t *testing.T) {
-	const py = "/usr/bin/python3"
+	const py = debianPython
 	if err := exec.Command(py, "-c", "import memory_profiler").Run(); err != nil {
 		t.Skip("memory_profiler is not importable by /usr/bin/python3: apt-get install python3-memory-profiler python3-psutil")
 	}
-	for _, script := range []string{"memoryexample.py", "bigalloc.py", "methods.py"} {
-		t.Run(script, func(t *testing.T) {
-			cmd := exec.Command(py, script)
-			cmd.Dir = pyTestdata
-			out, _ := cmd.Output()
+	type run struct {
+		dir string
+		env []string
+	}
+	cases := []struct {
+		script string
+		setup  func(t *testing.T) (run, func(t *testing.T))
+	}{
+		{script: "memoryexample.py"},
+		{script: "bigalloc.py"},
+		{script: "methods.py"},
+		{script: "main2.py", setup: func(t *testing.T) (run, func(t *testing.T)) {
+			needDebianRequests(t)
+			proxy := startWordsProxy(t, example2Body)
+			// One fetch by memory_profiler's run, one by memlens's.
+			return run{dir: example2Dir(t), env: proxy.Env()}, func(t *testing.T) { proxy.check(t, 2) }
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.script, func(t *testing.T) {
+			r := run{dir: pyTestdata}
+			if c.setup != nil {
+				var check func(t *testing.T)
+				r, check = c.setup(t)
+				defer check(t)
+			}
+			cmd := exec.Command(py, c.script)
+			cmd.Dir = r.dir
+			cmd.Env = append(os.Environ(), r.env...)
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("%s %s under memory_profiler: %v\n%s", py, c.script, err, out)
+			}
 			// memory_profiler prints one table per call: sum them per line.
 			type mp struct {
 				occ  uint64
@@ -328,9 +378,9 @@ func TestProfilePythonMatchesMemoryProfiler(t *testing.T) {
 			if len(want) == 0 {
 				t.Fatalf("no memory_profiler table in:\n%s", out)
 			}
-			r := profilePy(t, Request{Target: script, Python: py})
+			res := profilePy(t, Request{Dir: r.dir, Target: c.script, Python: py, Env: r.env})
 			got := map[int]profile.Line{}
-			for _, f := range r.Functions {
+			for _, f := range res.Functions {
 				for _, l := range f.Lines {
 					if l.Ran() {
 						got[l.Line] = l

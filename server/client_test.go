@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/textproto"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,6 +34,9 @@ type testClient struct {
 }
 
 type message struct {
+	// received is when the frame was read, before decoding it.
+	received time.Time
+
 	ID     json.RawMessage `json:"id,omitempty"`
 	Method string          `json:"method,omitempty"`
 	Params json.RawMessage `json:"params,omitempty"`
@@ -93,7 +97,7 @@ func (c *testClient) readLoop(r io.Reader) {
 		if _, err := io.ReadFull(br, body); err != nil {
 			return
 		}
-		var m message
+		m := message{received: time.Now()}
 		if err := json.Unmarshal(body, &m); err != nil {
 			c.t.Errorf("server sent bad JSON: %v: %s", err, body)
 			return
@@ -148,24 +152,36 @@ func (c *testClient) sendRaw(body []byte) {
 
 // call sends a request and waits for its answer.
 func (c *testClient) call(method string, params any) (json.RawMessage, error) {
+	raw, _, err := c.timedCall(method, params)
+	return raw, err
+}
+
+// timedCall is call that also returns the time from sending the request to
+// reading the answer's frame, the client's decoding left out.
+func (c *testClient) timedCall(method string, params any) (json.RawMessage, time.Duration, error) {
 	c.mu.Lock()
 	c.nextID++
 	id := c.nextID
 	ch := make(chan message, 1)
 	c.pending[id] = ch
 	c.mu.Unlock()
-	c.send(map[string]any{"jsonrpc": "2.0", "id": id, "method": method, "params": params})
+	body, err := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": id, "method": method, "params": params})
+	if err != nil {
+		c.t.Fatalf("marshal: %v", err)
+	}
+	sent := time.Now()
+	c.sendRaw(body)
 	select {
 	case m, ok := <-ch:
 		if !ok {
-			return nil, fmt.Errorf("%s: connection closed", method)
+			return nil, 0, fmt.Errorf("%s: connection closed", method)
 		}
 		if m.Error != nil {
-			return nil, m.Error
+			return nil, 0, m.Error
 		}
-		return m.Result, nil
+		return m.Result, m.received.Sub(sent), nil
 	case <-time.After(60 * time.Second):
-		return nil, fmt.Errorf("%s: no answer within 60s", method)
+		return nil, 0, fmt.Errorf("%s: no answer within 60s", method)
 	}
 }
 
@@ -243,6 +259,13 @@ func isMethod(method string) func(message) bool {
 // initialize runs the handshake with full capabilities (or none).
 func (c *testClient) initialize(rootDir string, capable bool, options any) map[string]any {
 	c.t.Helper()
+	return c.initializeFolders([]string{rootDir}, capable, options)
+}
+
+// initializeFolders is initialize with several workspace folders; the first
+// is also the root.
+func (c *testClient) initializeFolders(dirs []string, capable bool, options any) map[string]any {
+	c.t.Helper()
 	caps := map[string]any{}
 	if capable {
 		caps = map[string]any{
@@ -250,11 +273,15 @@ func (c *testClient) initialize(rootDir string, capable bool, options any) map[s
 			"workspace": map[string]any{"inlayHint": map[string]any{"refreshSupport": true}, "codeLens": map[string]any{"refreshSupport": true}},
 		}
 	}
+	var folders []any
+	for _, dir := range dirs {
+		folders = append(folders, map[string]any{"uri": fileURI(dir), "name": filepath.Base(dir)})
+	}
 	params := map[string]any{
 		"processId":        nil,
-		"rootUri":          fileURI(rootDir),
+		"rootUri":          fileURI(dirs[0]),
 		"capabilities":     caps,
-		"workspaceFolders": []any{map[string]any{"uri": fileURI(rootDir), "name": "root"}},
+		"workspaceFolders": folders,
 	}
 	if options != nil {
 		params["initializationOptions"] = options

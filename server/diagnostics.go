@@ -53,6 +53,12 @@ func (s *Server) diagnosticsLocked(path string) []protocol.Diagnostic {
 				continue
 			}
 			line := max(er.Line-1, 0)
+			if t := e.cur.errorLines[path]; t != nil && er.Line > 0 {
+				var ok bool
+				if line, ok = t.current(line); !ok {
+					continue // the line was edited: maybe fixed, certainly moved
+				}
+			}
 			rng := protocol.Range{Start: protocol.Position{Line: uint32(line)}, End: protocol.Position{Line: uint32(line)}}
 			if derr == nil && line < d.lineCount() {
 				rng.End = d.lineEnd(line)

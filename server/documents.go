@@ -23,6 +23,8 @@ type document struct {
 	lines   []int          // byte offset of the start of each line
 	funcs   []function     // cache of findFunctions(lang, text); nil when stale
 	byName  map[string]int // index into funcs by name
+	lenses  *lensCache     // the last code lens answer; nil when stale
+	chunks  goChunks       // Go: the functions of the text's chunks, kept across edits
 }
 
 // function returns the function called name.
@@ -38,7 +40,11 @@ func (d *document) function(name string) (function, bool) {
 // functions lists the document's functions, parsed once per version.
 func (d *document) functions() []function {
 	if d.funcs == nil {
-		d.funcs = findFunctions(d.lang, d.text)
+		if d.lang == "go" {
+			d.funcs, d.chunks = findGoFunctionsCached(d.text, d.chunks)
+		} else {
+			d.funcs = findFunctions(d.lang, d.text)
+		}
 		if d.funcs == nil {
 			d.funcs = []function{}
 		}
@@ -83,6 +89,7 @@ func languageOf(path string) string {
 func (d *document) setText(text string) {
 	d.text = text
 	d.funcs = nil
+	d.lenses = nil
 	d.lines = lineStarts(text)
 }
 
@@ -208,67 +215,6 @@ func readDocument(path string) (*document, error) {
 		return nil, err
 	}
 	return newDocument(uri.File(path), path, string(b), 0), nil
-}
-
-// lineTracker follows the lines of one snapshot of a file through later
-// edits, so results stay on the lines they were measured for. Line n of the
-// snapshot (0-based) is now at pos[n], or -1 once its text changed or was
-// deleted.
-type lineTracker struct {
-	pos  []int
-	text []string // the snapshot's text of each line
-}
-
-func newLineTracker(snapshot string) *lineTracker {
-	lines := strings.Split(snapshot, "\n")
-	t := &lineTracker{pos: make([]int, len(lines)), text: make([]string, len(lines))}
-	for i, l := range lines {
-		t.pos[i] = i
-		t.text[i] = strings.TrimRight(l, "\r")
-	}
-	return t
-}
-
-// current returns the present 0-based line of snapshot line n (0-based).
-func (t *lineTracker) current(n int) (int, bool) {
-	if n < 0 || n >= len(t.pos) || t.pos[n] < 0 {
-		return 0, false
-	}
-	return t.pos[n], true
-}
-
-// update moves the tracked lines across one edit of d (already applied):
-// lines above stay, lines below shift, lines inside the edited range are
-// kept only if their text is still intact where they landed.
-func (t *lineTracker) update(e lineEdit, d *document) {
-	delta := e.added - (e.end - e.start)
-	for i, p := range t.pos {
-		switch {
-		case p < 0 || p < e.start:
-			continue
-		case p > e.end:
-			t.pos[i] = p + delta
-			continue
-		case p == e.start && e.atLineStart:
-			p += e.added
-		case p == e.start:
-			// stays
-		case p == e.end:
-			p = e.start + e.added
-		default:
-			t.pos[i] = -1
-			continue
-		}
-		if d.line(p) != t.text[i] {
-			p = -1
-			// A line replaced together with text inserted before it
-			// (whole-document sync) may have moved down intact.
-			if alt := e.start + e.added; e.start == e.end && t.pos[i] == e.start && alt != e.start && d.line(alt) == t.text[i] {
-				p = alt
-			}
-		}
-		t.pos[i] = p
-	}
 }
 
 // relativeTo returns path relative to dir with forward slashes, or path.

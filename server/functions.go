@@ -1,10 +1,13 @@
 package server
 
 import (
-	"go/ast"
+	"errors"
 	"go/parser"
+	"go/scanner"
 	"go/token"
 	"strings"
+
+	"github.com/memlens/memlens/instrument"
 )
 
 // function is a function or method found in a source file. Lines are
@@ -53,55 +56,96 @@ func functionNamed(funcs []function, name string) (function, bool) {
 	return function{}, false
 }
 
+// findGoFunctions lists Go functions with the instrumenter's finder, so that
+// the names the server offers are the names the runner resolves.
 func findGoFunctions(src string) []function {
-	fset := token.NewFileSet()
-	file, _ := parser.ParseFile(fset, "", src, parser.SkipObjectResolution)
-	if file == nil {
-		return nil
-	}
-	var funcs []function
-	for _, decl := range file.Decls {
-		fd, ok := decl.(*ast.FuncDecl)
-		if !ok || fd.Name == nil || fd.Body == nil {
-			continue
-		}
-		start := fset.Position(fd.Pos()).Line
-		funcs = append(funcs, function{
-			Name:      goFuncName(fd),
-			StartLine: start,
-			DefLine:   start,
-			EndLine:   fset.Position(fd.End()).Line,
-		})
-	}
+	funcs, _ := parseGoFunctions(src, 0)
 	return funcs
 }
 
-// goFuncName names a declaration the way the runner does: Build, Grid.Add
-// for a value receiver, (*Grid).Add for a pointer receiver; type parameters
-// are dropped.
-func goFuncName(fd *ast.FuncDecl) string {
-	if fd.Recv == nil || len(fd.Recv.List) == 0 {
-		return fd.Name.Name
+// parseGoFunctions parses src, numbering lines from firstLine+1. complete
+// is false when a raw string or block comment runs past the end of src.
+func parseGoFunctions(src string, firstLine int) (funcs []function, complete bool) {
+	fset := token.NewFileSet()
+	file, err := parser.ParseFile(fset, "", src, parser.SkipObjectResolution)
+	var errs scanner.ErrorList
+	if errors.As(err, &errs) {
+		for _, e := range errs {
+			if strings.HasSuffix(e.Msg, "literal not terminated") || e.Msg == "comment not terminated" {
+				return nil, false
+			}
+		}
 	}
-	typ := fd.Recv.List[0].Type
-	pointer := false
-	if star, ok := typ.(*ast.StarExpr); ok {
-		pointer, typ = true, star.X
+	if file == nil || file.Name == nil {
+		return nil, true
 	}
-	switch t := typ.(type) {
-	case *ast.IndexExpr:
-		typ = t.X
-	case *ast.IndexListExpr:
-		typ = t.X
+	found := instrument.FindFuncs(fset, file, "")
+	funcs = make([]function, len(found))
+	for i, f := range found {
+		funcs[i] = function{Name: f.Name, StartLine: firstLine + f.StartLine, DefLine: firstLine + f.StartLine, EndLine: firstLine + f.EndLine}
 	}
-	recv := "?"
-	if id, ok := typ.(*ast.Ident); ok {
-		recv = id.Name
+	return funcs, true
+}
+
+// goChunks maps the text of a chunk of a Go file (see findGoFunctionsCached)
+// to its functions, with lines counted from the chunk's first line.
+type goChunks map[string][]function
+
+// findGoFunctionsCached is findGoFunctions for a file being edited: it
+// splits the file before every line that starts with "func" and parses only
+// the chunks not in cache, because parsing a large file on every keystroke
+// costs more than the latency goal of a request. It returns the cache of the
+// new text. A raw string or comment that spans chunks makes it parse the
+// whole file instead.
+func findGoFunctionsCached(src string, cache goChunks) ([]function, goChunks) {
+	next := goChunks{}
+	var funcs []function
+	first, line := 0, 0 // the chunk's first byte and 0-based line
+	for first < len(src) {
+		end, lines := nextGoChunk(src, first)
+		text := src[first:end]
+		chunk, ok := cache[text]
+		if !ok {
+			chunk, ok = next[text]
+		}
+		if !ok {
+			parsed := text
+			if first > 0 {
+				parsed = "package p;" + text // on the chunk's first line: lines stay
+			}
+			var complete bool
+			if chunk, complete = parseGoFunctions(parsed, 0); !complete {
+				return findGoFunctions(src), nil
+			}
+		}
+		next[text] = chunk
+		for _, f := range chunk {
+			f.StartLine += line
+			f.DefLine += line
+			f.EndLine += line
+			funcs = append(funcs, f)
+		}
+		first, line = end, line+lines
 	}
-	if pointer {
-		return "(*" + recv + ")." + fd.Name.Name
+	return funcs, next
+}
+
+// nextGoChunk returns the end of the chunk starting at byte first of src
+// (the start of the next line that begins with "func", or the end of src)
+// and the number of lines in it.
+func nextGoChunk(src string, first int) (end, lines int) {
+	i := first
+	for {
+		nl := strings.IndexByte(src[i:], '\n')
+		if nl < 0 {
+			return len(src), lines + 1
+		}
+		i += nl + 1
+		lines++
+		if rest := src[i:]; strings.HasPrefix(rest, "func ") || strings.HasPrefix(rest, "func(") {
+			return i, lines
+		}
 	}
-	return recv + "." + fd.Name.Name
 }
 
 // findPythonFunctions scans Python source by indentation: every def and

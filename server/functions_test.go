@@ -1,7 +1,9 @@
 package server
 
 import (
+	"os"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -78,5 +80,38 @@ def last(): return 1
 				t.Errorf("got  %+v\nwant %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestFindGoFunctionsCached checks that parsing by chunks finds what parsing
+// the whole file finds, through edits and across the cases where a chunk
+// boundary falls inside a raw string or a comment; and that in a file with
+// a syntax error it still finds the functions after the error.
+func TestFindGoFunctionsCached(t *testing.T) {
+	shapes, err := os.ReadFile("../testdata/go/shapes/shapes.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	versions := []string{
+		string(shapes),
+		strings.Replace(string(shapes), "\nfunc ", "\n// a comment\n\nfunc ", 1),
+		"package p\n\nvar tmpl = `\nfunc Fake() {\n}\n`\n\nfunc Real() {\n}\n",
+		"package p\n\n/*\nfunc Commented() {\n}\n*/\nfunc Real() {\n}\n",
+		"package p\nfunc A() {}\nfunc A() {}\nfunc (g *G) B() {\n}",
+		"",
+	}
+	var cache goChunks
+	for i, src := range versions {
+		var got []function
+		got, cache = findGoFunctionsCached(src, cache)
+		if want := findGoFunctions(src); (len(got) > 0 || len(want) > 0) && !reflect.DeepEqual(got, want) {
+			t.Errorf("version %d: by chunks %+v\nwhole file %+v", i, got, want)
+		}
+	}
+	broken := "package p\n\nfunc A() {\n}\n\nfunc B( {\n\nfunc C() {}\n"
+	got, _ := findGoFunctionsCached(broken, cache)
+	want := []function{{Name: "A", StartLine: 3, DefLine: 3, EndLine: 4}, {Name: "C", StartLine: 8, DefLine: 8, EndLine: 8}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("with a syntax error: %+v, want %+v", got, want)
 	}
 }

@@ -19,11 +19,9 @@ func (s *Server) InlayHint(ctx context.Context, params *protocol.InlayHintParams
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	d, ok := s.docs[path]
-	if !ok {
-		if d, err = s.document(path); err != nil {
-			return []protocol.InlayHint{}, nil
-		}
+	d, err := s.document(path)
+	if err != nil {
+		return []protocol.InlayHint{}, nil // a file that is gone has no hints
 	}
 	hints := []protocol.InlayHint{}
 	figures := s.settings.Hints

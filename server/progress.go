@@ -39,7 +39,6 @@ func (s *Server) beginProgress(j *job, token protocol.ProgressToken) *progress {
 	}
 	p := &progress{s: s, j: j, token: token}
 	if token != nil {
-		j.token = token
 		s.tokens[tokenKey(token)] = j
 	}
 	s.mu.Unlock()

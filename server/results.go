@@ -1,6 +1,7 @@
 package server
 
 import (
+	"path/filepath"
 	"time"
 
 	"github.com/memlens/memlens/profile"
@@ -19,13 +20,27 @@ type run struct {
 	// fn is the function's profile in result; nil when the run measured
 	// nothing for it (a build failure).
 	fn *profile.Function
-	// tracker maps the lines of the file the run saw to the lines of the
-	// buffer now.
+	// tracker maps the function's lines in the file the run saw to the
+	// lines of the buffer now.
 	tracker *lineTracker
+	// errorLines does the same for the lines of result.Errors, by file;
+	// errors in a file missing here are shown where reported.
+	errorLines map[string]*lineTracker
 	// funcText is the function's source as run, to show the lens as stale
 	// once it changes.
 	funcText string
 	finished time.Time
+}
+
+// errorFiles lists the files that r's errors point at.
+func (r *run) errorFiles() []string {
+	var out []string
+	for _, e := range r.result.Errors {
+		if e.File != "" {
+			out = append(out, filepath.Clean(e.File))
+		}
+	}
+	return out
 }
 
 // runEntry keeps the latest run of a function and the one before, for the
@@ -45,6 +60,7 @@ func (s *Server) storeRunLocked(r *run) {
 		e.prev = e.cur
 	}
 	e.cur = r
+	s.generation++
 }
 
 // runsInLocked lists the latest runs of functions of path.

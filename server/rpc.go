@@ -146,6 +146,9 @@ func (s *Server) handler() jsonrpc2.Handler {
 		if req.IsCall() {
 			jsonrpc2.Async(ctx)
 		}
+		if req.Method() == protocol.MethodTextDocumentCodeLens {
+			return s.codeLensResponse(req.Params()) // answered pre-encoded
+		}
 		return dispatch(ctx, req)
 	}
 	withCancel := protocol.CancelHandler(inner)

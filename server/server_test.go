@@ -29,7 +29,7 @@ func TestSessionWithoutRunner(t *testing.T) {
 	}
 	res := c.initialize(root, true, map[string]any{"memlens": map[string]any{"timeout": "30s", "hints": []string{"alloc", "occurrences"}}})
 	capsJSON, _ := json.Marshal(res["capabilities"])
-	for _, want := range []string{`"change":2`, `"inlayHintProvider":true`, `"memlens.profile"`, `"memlens.clear"`, `"memlens.reprofile"`, `"memlens.profileAtCursor"`, `"positionEncoding":"utf-16"`} {
+	for _, want := range []string{`"change":2`, `"inlayHintProvider":true`, `"memlens.profile"`, `"memlens.clear"`, `"memlens.reprofile"`, `"memlens.profileAtCursor"`, `"memlens.showProfile"`, `"positionEncoding":"utf-16"`} {
 		if !strings.Contains(string(capsJSON), want) {
 			t.Errorf("capabilities lack %s: %s", want, capsJSON)
 		}
@@ -89,6 +89,8 @@ func TestSessionWithoutRunner(t *testing.T) {
 		{"workspace/executeCommand", map[string]any{"command": "memlens.profile", "arguments": []any{map[string]any{"uri": uri, "function": "NoSuchFunc"}}}, 0},
 		{"workspace/executeCommand", map[string]any{"command": "memlens.profile", "arguments": []any{"not an object"}}, -32602},
 		{"workspace/executeCommand", map[string]any{"command": "memlens.nonsense"}, -32602},
+		{"workspace/executeCommand", map[string]any{"command": "memlens.showProfile", "arguments": []any{map[string]any{"uri": uri, "function": "Build"}}}, 0},
+		{"workspace/executeCommand", map[string]any{"command": "memlens.showProfile"}, -32602},
 		{"workspace/executeCommand", map[string]any{"command": "memlens.profile", "arguments": []any{map[string]any{"uri": "file:///no/such/file.go", "function": "F"}}}, 0},
 	}
 	for _, bc := range badCalls {
@@ -218,7 +220,7 @@ func loadProfile(t testing.TB, s *Server, file, src, name string, occurrences ma
 	res := &profile.Result{Language: "go", Entry: "go test -run ^TestF$", Status: profile.StatusOK, DurationMS: 200, Functions: []profile.Function{fn}}
 	s.storeRunLocked(&run{
 		key: runKey{path: file, name: name}, result: res, fn: &res.Functions[0],
-		tracker: newLineTracker(src), funcText: d.textOf(f), finished: time.Now(),
+		tracker: trackLines(d, lineRange(f.StartLine-1, f.EndLine-1)), funcText: d.textOf(f), finished: time.Now(),
 	})
 }
 

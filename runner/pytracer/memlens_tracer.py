@@ -16,7 +16,13 @@ run of the line, and what the line's allocations still hold at exit.
 
 Events come from sys.monitoring on 3.12+ and from sys.settrace before.
 Threads are traced too; each thread keeps its own line state, and heap/RSS
-growth between two readings is charged to the thread that read last.
+growth between two readings is charged to the thread that read last. The
+periodic writer is not a reader: the line running while it writes keeps
+what it allocates meanwhile (_flush_unseen).
+
+Cost: one tracemalloc reading per line event, which makes two traced ints
+(about 1 us of the ~2 us per event); the rest of the hot path (FrameTracer.step)
+makes no object at all in the usual case.
 
 No third-party module is needed: RSS is read from /proc/self/statm
 (``resource`` where there is no /proc).
@@ -169,17 +175,28 @@ class Func(object):
         self.alloc = 0
         self.depth = {}  # thread state -> active calls, to count nested calls' allocation once
         # One stats list per line, made now so the hot path never allocates:
-        # [occurrences, max RSS after, RSS increment, traced net bytes,
-        #  peak traced growth in one run, retained bytes, retained blocks]
+        # [occurrences % 256, max RSS after, RSS increment, traced net bytes,
+        #  peak traced growth in one run, retained bytes, retained blocks,
+        #  occurrences // 256]
         self.lines = {}
         for n in range(self.start, self.end + 1):
-            self.lines[n] = [0, 0, 0, 0, 0, 0, 0]
+            self.lines[n] = [0, 0, 0, 0, 0, 0, 0, 0]
 
     def stats(self, line):
         st = self.lines.get(line)
         if st is None:  # a line outside the def (a decorator's own code): keep it
-            st = self.lines[line] = [0, 0, 0, 0, 0, 0, 0]
+            st = self.lines[line] = [0, 0, 0, 0, 0, 0, 0, 0]
         return st
+
+
+# Occurrences are counted in two parts, st[0] below 256 and st[_OCC_HI] in
+# units of 256, so that counting a line event makes no int: Python caches
+# the ints up to 256, every other one is a (traced) allocation.
+_OCC_HI = 7
+
+
+def _occurrences(st):
+    return st[_OCC_HI] * 256 + st[0]
 
 
 _funcs = {}        # code -> Func, or None for code that is not profiled
@@ -256,18 +273,35 @@ _PEAK_NOISE = 0
 
 
 def _sync(ts):
-    """Charge heap growth since the last reading to the thread that read last."""
-    cur = _traced()[0]
+    """Charges heap growth, RSS growth and peak since the last reading to the
+    thread that read last, and makes ts the last reader: called when another
+    thread than the last reader runs Python code."""
+    cur, pk = _traced()
     last = _last
-    last[2].acc += cur - last[0]
+    reader = last[2]
+    if cur > last[3] or cur < last[4]:  # as in FrameTracer.step: RSS may have moved too
+        rss = rss_bytes() if not _COUNTS_ONLY else 0
+        last[3] = cur + _RSS_HEAP_STEP
+        last[4] = cur - _RSS_HEAP_STEP
+        last[5] = _RSS_EVERY
+        if rss != last[1]:
+            reader.racc += rss - last[1]
+            last[1] = rss
+    d = cur - last[0]
+    if d:
+        reader.acc += d
+    top = reader.top
+    if top is not None and pk > top.hi:
+        top.hi = pk
     last[0] = cur
     last[2] = ts
+    _reset_peak()  # the peak so far was the reader's
 
 
 class FrameTracer(object):
     """The line state of one running profiled frame (a generator keeps one across yields)."""
 
-    __slots__ = ("fn", "ts", "st", "count", "acc0", "racc0", "cur0", "hi", "lifehi",
+    __slots__ = ("fn", "lines", "ts", "st", "count", "acc0", "racc0", "cur0", "hi", "lifehi",
                  "entry_acc", "outer", "parent", "bound", "frame", "code", "own")
 
     def __init__(self):
@@ -275,60 +309,75 @@ class FrameTracer(object):
         self.st = None
         self.hi = self.cur0 = self.lifehi = 0
 
-    def step(self, newline, count):
-        """Closes the current line with a reading and opens newline (None: open nothing)."""
+    def step(self, newline, count, _traced=_traced, _last=_last, _reset_peak=_reset_peak):
+        """Closes the current line with a reading and opens newline (None: open nothing).
+
+        This runs on every line event, so it allocates nothing in the usual
+        case: under tracemalloc every int above 256 made here is a traced
+        allocation that costs more than the rest of the step. Hence the
+        identity tests (an unchanged total is the same object), the
+        occurrence counter kept below 256 (see _OCC_HI) and the RSS
+        throttle's precomputed bounds.
+        """
         cur, pk = _traced()
         last = _last
-        p = 0
-        # Every int above 256 is a traced allocation (costly under
-        # tracemalloc), so the RSS throttle compares against precomputed
-        # bounds and counts down with small ints.
         left = last[5] - 1
         if left <= 0 or cur > last[3] or cur < last[4]:
             rss = rss_bytes() if not _COUNTS_ONLY else 0
             last[3] = cur + _RSS_HEAP_STEP
             last[4] = cur - _RSS_HEAP_STEP
             left = _RSS_EVERY
+            if rss != last[1]:
+                last[2].racc += rss - last[1]
+                last[1] = rss
         else:
             rss = last[1]
         last[5] = left
-        ts = self.ts
         reader = last[2]
         d = cur - last[0]
         if d:
             reader.acc += d
-        if rss != last[1]:
-            reader.racc += rss - last[1]
         top = reader.top
         if top is not None and pk > top.hi:
             top.hi = pk
+        ts = self.ts
         st = self.st
         if st is not None:
-            st[0] += self.count
+            if self.count:
+                n = st[0] + 1
+                if n == 256:
+                    n = 0
+                    st[_OCC_HI] += 1
+                st[0] = n
             if rss > st[1]:
                 st[1] = rss
-            d = ts.racc - self.racc0
-            if d:
-                st[2] += d
-            d = ts.acc - self.acc0
-            if d:
-                st[3] += d
+            if ts.racc is not self.racc0:
+                st[2] += ts.racc - self.racc0
+            own = 0
+            if ts.acc is not self.acc0:
+                own = ts.acc - self.acc0
+                if own:
+                    st[3] += own
             # Our own reading leaves _PEAK_NOISE in the peak just after the
             # line starts; a smaller peak is that, not the line.
-            p = self.hi - self.cur0
+            hi = self.hi
+            p = hi - self.cur0
+            if _thread_count[0] > 1:
+                # What other threads kept meanwhile raised the heap too:
+                # it is not this line's peak.
+                p -= cur - self.cur0 - own
             if p > st[4] and p > _PEAK_NOISE:
                 st[4] = p
-            if self.hi > self.lifehi:
-                self.lifehi = self.hi
+            if hi > self.lifehi:
+                self.lifehi = hi
         if newline is not None:
-            self.st = self.fn.lines.get(newline) or self.fn.stats(newline)
+            self.st = self.lines.get(newline) or self.fn.stats(newline)
             self.count = count
             self.acc0 = ts.acc
             self.racc0 = ts.racc
         else:
             self.st = None
         last[0] = cur
-        last[1] = rss
         last[2] = ts
         self.cur0 = cur
         self.hi = cur
@@ -338,6 +387,7 @@ class FrameTracer(object):
 
     def enter(self, fn, ts, frame, code):
         self.fn = fn
+        self.lines = fn.lines
         self.ts = ts
         self.st = None
         self.frame = frame
@@ -383,7 +433,7 @@ class FrameTracer(object):
                 fn.depth.pop(ts, None)
         if self.outer:
             fn.alloc += ts.acc - self.entry_acc
-        self.fn = self.ts = self.frame = self.code = None
+        self.fn = self.lines = self.ts = self.frame = self.code = None
         _pool.append(self)
 
     def _pop(self):
@@ -494,6 +544,13 @@ def _mon_start(code, offset):
         if fn is not None:
             _mon.set_local_events(_tool, code, _MON_LOCAL)
     if fn is None:
+        if _thread_count[0] > 1:
+            # Threads interleave: growth from now on is this thread's (as
+            # the settrace backend does on every call), so keep seeing it.
+            ts = _mon_ts()
+            if ts is not None and _last[2] is not ts:  # None: memlens's writer
+                _sync(ts)
+            return None
         return _mon.DISABLE
     _new_tracer(fn, _mon_ts(), sys._getframe(1))
 
@@ -505,8 +562,11 @@ def _mon_resume(code, offset, exc=None):
         ft.resume(_mon_ts(), frame.f_lineno)
 
 
-def _mon_line(code, line):
-    ft = _mon_ts().top
+def _mon_line(code, line, _tls=_tls):
+    try:
+        ft = _tls.ts.top  # inline _mon_ts: this runs on every line event
+    except AttributeError:
+        ft = _mon_ts().top
     if ft is not None and ft.code is code:
         ft.step(line, 1)
 
@@ -532,8 +592,20 @@ def _mon_unwind(code, offset, exc):
         ft.finish()
 
 
-def _start_monitoring():
+def _mon_thread_started(frame, event, arg):
+    """threading.setprofile hook, run first in every new thread: once a second
+    thread runs, starts of unprofiled code matter again (_mon_start)."""
+    sys.setprofile(None)
+    first = _thread_count[0] == 1
+    _mon_ts()
+    if first:
+        _mon.restart_events()  # undo the DISABLEs of the single-threaded time
+
+
+def _start_monitoring(main_ts):
     global _mon, _tool
+    _tls.ts = main_ts
+    threading.setprofile(_mon_thread_started)
     _mon = sys.monitoring
     for tool in (_mon.PROFILER_ID, 3, 4, 5):
         if _mon.get_tool(tool) is None:
@@ -557,6 +629,7 @@ def _start_monitoring():
 
 def _stop_tracing():
     if _mon is not None:
+        threading.setprofile(None)
         _mon.set_events(_tool, 0)
         for code, fn in list(_funcs.items()):
             if fn is not None:
@@ -601,8 +674,8 @@ def _result(final):
     for fn in list(_all_funcs):
         lines = []
         for n, st in sorted(list(fn.lines.items())):
-            if st[0] or st[1] or st[2] or st[3] or st[5]:
-                lines.append([n] + list(st))
+            if st[0] or st[_OCC_HI] or st[1] or st[2] or st[3] or st[5]:
+                lines.append([n, _occurrences(st)] + st[1:_OCC_HI])
         retained = sum(st[5] for st in list(fn.lines.values()))
         funcs.append({
             "name": fn.name, "module": fn.module, "file": fn.file,
@@ -634,15 +707,31 @@ _stop = threading.Event()
 
 
 def _flusher():
-    ts = ThreadState()
+    _tls.ts = None  # not a thread of the program: never a reader (_mon_start)
     while not _stop.wait(_FLUSH_SECONDS):
-        _sync(ts)
-        try:
-            _write(False)
-        except Exception:
-            pass  # a failed periodic write is retried next time; the final one reports
-        _sync(ts)
-        _reset_peak()
+        _flush_unseen()
+
+
+def _flush_unseen():
+    """Writes the partial result without charging the write to anyone.
+
+    The line running meanwhile (in whatever thread) keeps being measured: it
+    keeps its peak so far, and neither the write's peak nor the little it
+    leaves on the heap (caches) become the line's.
+    """
+    cur, pk = _traced()
+    top = _last[2].top
+    if top is not None and pk > top.hi:
+        top.hi = pk
+    try:
+        _write(False)
+    except Exception:
+        pass  # a failed periodic write is retried next time; the final one reports
+    after = _traced()[0]
+    _reset_peak()
+    d = after - cur
+    if d:
+        _last[0] += d
 
 
 def _at_exit():
@@ -804,7 +893,7 @@ def main():
     if _OUT:
         threading.Thread(target=_flusher, name="memlens-flush", daemon=True).start()
     if _BACKEND == "monitoring":
-        _start_monitoring()
+        _start_monitoring(main_ts)
     else:
         threading.settrace(_settrace_thread_start)
         sys.settrace(_settrace_global_for(main_ts))

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 )
 
 var sink [][]byte
@@ -86,7 +87,7 @@ func main() {
 		fmt.Println(grow())
 	case "allocs":
 		warm()
-		runtime.GC() // start the GC's workers now
+		settle()
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
 		exact(2000)
@@ -94,11 +95,9 @@ func main() {
 		fmt.Println(after.TotalAlloc-before.TotalAlloc, after.Mallocs-before.Mallocs)
 		build(2000)
 	case "noalloc":
-		// Start the GC's workers and the dump timer first, then measure well
-		// within the timer's period.
-		runtime.GC()
 		xs := []int{1, 2, 3, 4, 5, 6}
 		quiet(xs)
+		settle()
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
 		for range 200 {
@@ -107,4 +106,18 @@ func main() {
 		runtime.ReadMemStats(&after)
 		fmt.Println(after.TotalAlloc-before.TotalAlloc, after.Mallocs-before.Mallocs)
 	}
+}
+
+// settle lets the runtime's one-time allocations happen before a
+// measurement: the GC's workers start, and the probe runtime's watcher
+// (started by the first target call) polls once, which grows the timer
+// heap of its P.
+//
+// One P: another would let the watcher wake while main runs, and starting a
+// thread for it allocates runtime structures (an m, its g0) at any moment.
+func settle() {
+	runtime.GOMAXPROCS(1)
+	runtime.GC()
+	time.Sleep(120 * time.Millisecond)
+	runtime.GC()
 }

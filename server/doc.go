@@ -1,0 +1,69 @@
+// Package server is memlens's language server: it shows line-by-line memory
+// profiles of Go and Python functions in the editor.
+//
+// What the editor gets:
+//   - a "Profile memory" code lens above every Go function and method
+//     (tests and benchmarks included) and every Python def, and the same
+//     action as a code action on the function under the cursor;
+//   - while a profile runs, $/progress (building, running with the elapsed
+//     time, done or failed), cancellable from the editor;
+//   - afterwards an inlay hint at the end of every line that ran
+//     ("41.2 MiB  +7.3 MiB  ×1"), a summary lens ("memory: peak … ·
+//     allocated … · 3 calls · 0.4 s") with Re-profile and Clear beside it,
+//     and a hover with every figure of the line;
+//   - failures as window/showMessage and, where they have a position
+//     (build errors, the panic site), error diagnostics, which move with
+//     the lines of their file, go when their line is edited, and are
+//     withdrawn by Clear or replaced by the next run of the function.
+//
+// # Commands (workspace/executeCommand)
+//
+//	memlens.profile          {"uri": URI, "function": NAME}
+//	memlens.reprofile        {"uri": URI, "function": NAME}
+//	memlens.profileAtCursor  {"uri": URI, "position": {"line": L, "character": C}}
+//	memlens.clear            {"uri": URI, "function": NAME}, {"uri": URI}, or nothing (all)
+//	memlens.showProfile      {"uri": URI, "function": NAME}: the summary as a message
+//	                         (the command of the summary lens, so that a click on
+//	                         it does something sensible)
+//
+// NAME is the runner's function name: Build, Grid.Add, (*Grid).Add,
+// baseExtr.parseList, outer.<locals>.inner. The command returns at once; the
+// profile runs in the background.
+//
+// # Settings
+//
+// Given as initializationOptions or through workspace/didChangeConfiguration,
+// either under a "memlens" key or flat:
+//
+//	timeout      string   run time limit, build included, e.g. "30s" (default 2m)
+//	env          object   extra environment of the program, {"KEY": "value"}
+//	buildFlags   []string Go build flags, e.g. ["-tags=integration"]
+//	entries      object   how to run a function, by "FUNC" or "relative/file.go:FUNC"
+//	                      (path relative to the workspace folder):
+//	                      {"test": "TestX"} | {"bench": "BenchmarkX"} | {"args": [...]}
+//	                      (Go: run the main package with these arguments) |
+//	                      {"script": "main.py", "args": [...]} (Python: the script
+//	                      to run, default the file itself)
+//	python       string   Python interpreter (default python3 on PATH)
+//	hints        []string figures in the inlay hint, in order, from "mem",
+//	                      "increment", "alloc", "objects", "retained",
+//	                      "occurrences" (default ["mem", "increment", "occurrences"])
+//	diagnostics  bool     also show the heaviest lines of each profiled function
+//	                      as information diagnostics, for editors without
+//	                      inlay hints (default false)
+//
+// Go runs use the editor's buffers (unsaved edits included) through the
+// build overlay; Python runs the saved files. The server never runs a
+// program itself: it calls runner.Profile.
+//
+// # Files
+//
+// server.go holds the session (initialize, shutdown, refreshes); rpc.go
+// hardens the JSON-RPC connection; textsync.go, folders.go and settings.go
+// follow the editor's state; command.go and profile.go start and run
+// profiles, progress.go reports them, results.go keeps them and tracker.go
+// keeps their lines on the right lines through edits; codelens.go,
+// inlayhint.go, hover.go, codeaction.go and diagnostics.go show them;
+// functions.go finds the functions (Go through instrument.FindFuncs, the
+// runner's own finder).
+package server
