@@ -27,9 +27,14 @@ fmt-check:
 # How fast memlens is against the tools people would use instead (issue 6):
 # prints the table and writes BENCHMARKS.md. Never part of `make test`.
 # Needs python3-memory-profiler (Debian) and golang.org/x/text@v0.31.0 (module
-# proxy); BENCHFLAGS=-reps=5 or -only=go,suite,python,lsp to vary it.
+# proxy); about 8 minutes on 2 cores. BENCHFLAGS=-reps=3 or -only=go,suite,python,lsp to vary it.
 bench:
 	$(GO) run ./bench $(BENCHFLAGS)
+
+# Fuzz the Go rewriter beyond its seeds (make test runs the seeds only).
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzInstrument -fuzztime $(FUZZTIME) ./instrument
 
 # The VS Code extension as a .vsix (needs scripts/install-editor-deps.sh first).
 vsix:

@@ -60,7 +60,7 @@ var figures = []struct {
 
 func main() {
 	var (
-		reps   = flag.Int("reps", 3, "timed repetitions of each side of a Go figure (the Python and LSP figures scale from it)")
+		reps   = flag.Int("reps", 5, "timed repetitions of each side of a Go figure (the Python and LSP figures scale from it)")
 		only   = flag.String("only", "", "comma-separated figure groups to run: go, suite, python, lsp (default all)")
 		out    = flag.String("out", "BENCHMARKS.md", "write the report to `FILE` (empty: do not write)")
 		python = flag.String("python", "/usr/bin/python3", "interpreter with memory_profiler (Debian python3-memory-profiler)")

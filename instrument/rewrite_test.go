@@ -8,6 +8,7 @@ import (
 	"go/scanner"
 	"go/token"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -510,25 +511,29 @@ func TestInstrumentErrors(t *testing.T) {
 	}
 }
 
-// fuzzSeeds are the testdata programs and a few standard library files.
+// fuzzSeeds are the testdata programs, the rewrite cases and a few
+// standard library files; every one of them must load.
 func fuzzSeeds(t testing.TB) [][]byte {
 	var seeds [][]byte
-	paths, _ := filepath.Glob(filepath.Join("..", "testdata", "instrument", "*", "*.go"))
 	for _, c := range rewriteCases {
 		seeds = append(seeds, []byte(c.src))
 	}
-	goroot := filepath.Join(os.Getenv("GOROOT"), "src")
-	if os.Getenv("GOROOT") == "" {
-		goroot = "/usr/local/go/src"
+	paths, _ := filepath.Glob(filepath.Join("..", "testdata", "instrument", "*", "*.go"))
+	if len(paths) == 0 {
+		t.Fatal("no testdata/instrument programs to seed the fuzzer with")
 	}
+	goroot, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		t.Fatalf("go env GOROOT: %v", err)
+	}
+	src := filepath.Join(strings.TrimSpace(string(goroot)), "src")
 	for _, p := range []string{"fmt/print.go", "sort/sort.go", "strconv/quote.go", "text/template/exec.go", "go/parser/parser.go", "encoding/json/decode.go", "net/http/server.go", "runtime/select.go", "iter/iter.go", "regexp/syntax/parse.go"} {
-		paths = append(paths, filepath.Join(goroot, p))
+		paths = append(paths, filepath.Join(src, p))
 	}
 	for _, p := range paths {
 		b, err := os.ReadFile(p)
 		if err != nil {
-			t.Logf("seed %s: %v", p, err)
-			continue
+			t.Fatalf("seed %s: %v", p, err)
 		}
 		seeds = append(seeds, b)
 	}

@@ -9,11 +9,13 @@ import (
 	"fmt"
 	"go/scanner"
 	"go/token"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -155,14 +157,26 @@ func profileGo(ctx context.Context, req Request) (*profile.Result, error) {
 		bin = filepath.Join(tmp, "prog.test")
 		args = []string{"test", "-c"}
 	}
-	args = append(args, "-o", bin, "-overlay", overlayFile)
-	args = append(args, mergeLDFlags(req.BuildFlags, instrument.LDFlags)...)
+	flags := mergeLDFlags(req.BuildFlags, instrument.LDFlags)
+	out, release := buildOutput(home.Dir, args, flags, slices.Sorted(maps.Keys(ov.replace)))
+	defer release()
+	if out == "" {
+		out = bin
+	}
+	args = append(args, "-o", out, "-overlay", overlayFile)
+	args = append(args, flags...)
 	args = append(args, ".")
 	req.Progress(Progress{Stage: StageBuilding, Message: fmt.Sprintf("building %s for %s", home.ImportPath, entry.Describe)})
 	build := exec.Command("go", args...)
 	build.Dir = home.Dir
 	build.Env = append(os.Environ(), req.Env...)
 	bo := runProcess(ctx, build, time.Until(deadline), nil)
+	if bo.Err == nil && bo.Status == profile.StatusOK && out != bin {
+		if err := linkOrCopy(out, bin); err != nil {
+			return nil, err
+		}
+	}
+	release()
 	switch {
 	case bo.Err != nil:
 		return nil, fmt.Errorf("go build: %v", bo.Err)

@@ -89,6 +89,35 @@ func TestRunProcessSamplesTreeRSS(t *testing.T) {
 	}
 }
 
+// treeRSS counts a grandchild's memory while it runs (the outside view, as
+// memory_profiler's include-children), not only what the kernel records
+// after the end.
+func TestTreeRSSSeesGrandchildren(t *testing.T) {
+	cmd := exec.Command("sh", "-c", `python3 -c "b = bytearray(48 << 20); b[::4096] = b'x' * (48 << 8); import time; time.sleep(30)" & wait`)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+	}()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		rss, pids := treeRSS(int32(cmd.Process.Pid))
+		if rss >= 48<<20 && len(pids) >= 2 {
+			if pids[0] != int32(cmd.Process.Pid) {
+				t.Errorf("pids %v do not start with the root %d", pids, cmd.Process.Pid)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tree RSS %d over pids %v, want at least 48 MiB over sh and python3", rss, pids)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func TestTailBufferKeepsTail(t *testing.T) {
 	tb := &tailBuffer{max: 5}
 	tb.Write([]byte("abc"))

@@ -322,8 +322,12 @@ async function profileFile(page, f) {
   r.lensAfter = await waitFor('the summary lens', 150000, async () => {
     const errors = (await notifications(page)).filter((n) => /fail|error|cannot/i.test(n));
     if (errors.length) throw new Error(`notification: ${errors.join(' | ')}`);
+    // Not the "memory: profiling…" lens shown while the run is under way:
+    // the summary of the finished run, with Re-profile and Clear beside it.
     const lens = await lensAbove(page, f.funcLine);
-    return lens && /memory:/.test(lens.text) ? lens : null;
+    return lens && /^memory: .*\d+ calls?\b/.test(lens.text) && lens.commands.some((c) => c.startsWith('Clear'))
+      ? lens
+      : null;
   });
   // Hints come with the same refresh; give the editor a moment to draw them all.
   await waitFor('hints', 20000, async () => Object.keys(hinted(await editorLines(page))).length > 0);
