@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
+	"strings"
 )
 
 // goWorkload is a function of testdata/go/workloads and the test that runs it.
@@ -62,10 +64,21 @@ func compareRow(figure, workload string, goal float64, anchor, memlens []timing,
 		ratio:    ratio(float64(m), float64(a)),
 		goal:     fmt.Sprintf("≤ %.1f×", goal),
 		met:      a > 0 && float64(m) <= goal*float64(a),
-		detail:   how,
+		detail:   how + "; spread (min–max): anchor " + spread(anchor) + ", memlens " + spread(memlens),
 	}
 	if p := medianPhases(memlens); p != "" {
 		r.detail += "; memlens stages (median): " + p
 	}
 	return r
+}
+
+// spread is the range of the runs' wall times, "1.20–1.31 s": a ratio
+// whose sides' ranges overlap more than the ratio's distance from 1 is
+// within this machine's noise.
+func spread(ts []timing) string {
+	ds := walls(ts)
+	if len(ds) == 0 {
+		return "—"
+	}
+	return strings.TrimSuffix(seconds(slices.Min(ds)), " s") + "–" + seconds(slices.Max(ds))
 }

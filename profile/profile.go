@@ -54,6 +54,12 @@ type Result struct {
 	StartedAt time.Time `json:"started_at"`
 }
 
+// CountsObjects reports whether the run counted allocated objects. The Go
+// engine does; Python's tracer measures bytes only (tracemalloc has no
+// per-line object count short of a snapshot per line), so its zero
+// objects mean "not measured", not "none".
+func (r *Result) CountsObjects() bool { return r.Language != "python" }
+
 // Error is a problem at a position in the user's source.
 type Error struct {
 	File    string `json:"file"`

@@ -26,12 +26,19 @@ func WriteTable(w io.Writer, r *Result) error {
 				fmt.Fprintf(&b, "%6d %12s %12s  %11s %11s %9s %11s   %s\n", l.Line, "", "", "", "", "", "", l.Content)
 				continue
 			}
-			fmt.Fprintf(&b, "%6d %12s %12s  %11d %11s %9d %11s   %s\n",
+			objects := "—"
+			if r.CountsObjects() {
+				objects = fmt.Sprint(l.AllocObjects)
+			}
+			fmt.Fprintf(&b, "%6d %12s %12s  %11d %11s %9s %11s   %s\n",
 				l.Line, MiB(int64(l.MemUsageBytes)), MiB(l.IncrementBytes), l.Occurrences,
-				Bytes(l.AllocBytes), l.AllocObjects, Bytes(l.RetainedBytes), l.Content)
+				Bytes(l.AllocBytes), objects, Bytes(l.RetainedBytes), l.Content)
 		}
-		fmt.Fprintf(&b, "\n%d call(s), peak %s, allocated %s in %d objects, retained %s\n",
-			f.Calls, MiB(int64(f.PeakMemBytes)), Bytes(f.AllocBytes), f.AllocObjects, Bytes(f.RetainedBytes))
+		fmt.Fprintf(&b, "\n%d call(s), peak %s, allocated %s", f.Calls, MiB(int64(f.PeakMemBytes)), Bytes(f.AllocBytes))
+		if r.CountsObjects() {
+			fmt.Fprintf(&b, " in %d objects", f.AllocObjects)
+		}
+		fmt.Fprintf(&b, ", retained %s\n", Bytes(f.RetainedBytes))
 	}
 	if r.Status != StatusOK {
 		if len(r.Functions) > 0 {

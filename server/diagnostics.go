@@ -91,7 +91,7 @@ func (s *Server) diagnosticsLocked(path string) []protocol.Diagnostic {
 				Range:    protocol.Range{Start: protocol.Position{Line: uint32(pl.at)}, End: d.lineEnd(pl.at)},
 				Severity: protocol.DiagnosticSeverityInformation,
 				Source:   source,
-				Message:  protocol.String(fmt.Sprintf("memory: %s (allocated %s)", hintLabel(pl.line, s.settings.Hints), profile.Bytes(pl.line.AllocBytes))),
+				Message:  protocol.String(fmt.Sprintf("memory: %s (allocated %s)", hintLabel(pl.entry.cur.result, pl.line, s.settings.Hints), profile.Bytes(pl.line.AllocBytes))),
 			})
 		}
 	}

@@ -51,7 +51,9 @@ func lineDetails(e *runEntry, l *profile.Line, at int) string {
 	row("mem usage (RSS, highest)", profile.Bytes(int64(l.MemUsageBytes)), "")
 	row("increment", profile.SignedBytes(l.IncrementBytes), signedPerCall(l.IncrementBytes, calls))
 	row("allocated", profile.Bytes(l.AllocBytes), perCall(l.AllocBytes))
-	row("objects", fmt.Sprint(l.AllocObjects), countPerCall(l.AllocObjects, calls))
+	if r.result.CountsObjects() {
+		row("objects", fmt.Sprint(l.AllocObjects), countPerCall(l.AllocObjects, calls))
+	}
 	if l.PeakAllocBytes > 0 {
 		row("peak inside the line", profile.Bytes(l.PeakAllocBytes), "")
 	}

@@ -32,7 +32,7 @@ func (s *Server) InlayHint(ctx context.Context, params *protocol.InlayHintParams
 		yes := true
 		hints = append(hints, protocol.InlayHint{
 			Position:    d.lineEnd(pl.at),
-			Label:       protocol.String(hintLabel(pl.line, figures)),
+			Label:       protocol.String(hintLabel(pl.entry.cur.result, pl.line, figures)),
 			Tooltip:     &protocol.MarkupContent{Kind: protocol.MarkupKindMarkdown, Value: lineDetails(pl.entry, pl.line, pl.at)},
 			PaddingLeft: &yes,
 		})
@@ -41,8 +41,9 @@ func (s *Server) InlayHint(ctx context.Context, params *protocol.InlayHintParams
 }
 
 // hintLabel writes the chosen figures of a line: "41.2 MiB  +7.3 MiB  ×1".
-// Figures the run did not measure (no RSS in a counts-only run) are left out.
-func hintLabel(l *profile.Line, figures []string) string {
+// Figures the run did not measure (no RSS in a counts-only run, no object
+// counts from Python) are left out.
+func hintLabel(r *profile.Result, l *profile.Line, figures []string) string {
 	parts := make([]string, 0, len(figures))
 	for _, f := range figures {
 		switch f {
@@ -57,7 +58,9 @@ func hintLabel(l *profile.Line, figures []string) string {
 		case "alloc":
 			parts = append(parts, "alloc "+profile.Bytes(l.AllocBytes))
 		case "objects":
-			parts = append(parts, fmt.Sprintf("%d obj", l.AllocObjects))
+			if r.CountsObjects() {
+				parts = append(parts, fmt.Sprintf("%d obj", l.AllocObjects))
+			}
 		case "retained":
 			parts = append(parts, "retained "+profile.Bytes(l.RetainedBytes))
 		case "occurrences":
