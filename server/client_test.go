@@ -36,6 +36,8 @@ type testClient struct {
 type message struct {
 	// received is when the frame was read, before decoding it.
 	received time.Time
+	// raw is the frame's body as sent.
+	raw []byte
 
 	ID     json.RawMessage `json:"id,omitempty"`
 	Method string          `json:"method,omitempty"`
@@ -97,7 +99,7 @@ func (c *testClient) readLoop(r io.Reader) {
 		if _, err := io.ReadFull(br, body); err != nil {
 			return
 		}
-		m := message{received: time.Now()}
+		m := message{received: time.Now(), raw: body}
 		if err := json.Unmarshal(body, &m); err != nil {
 			c.t.Errorf("server sent bad JSON: %v: %s", err, body)
 			return

@@ -149,6 +149,13 @@ func (s *Server) handler() jsonrpc2.Handler {
 		if req.Method() == protocol.MethodTextDocumentCodeLens {
 			return s.codeLensResponse(req.Params()) // answered pre-encoded
 		}
+		if req.Params() == nil && !lspMethods[req.Method()] {
+			// The library decodes the params of a method it does not know
+			// before calling Request, and fails on absent ones (which
+			// JSON-RPC allows): answer "method not found", not "invalid
+			// params".
+			return s.Request(ctx, req.Method(), nil)
+		}
 		return dispatch(ctx, req)
 	}
 	withCancel := protocol.CancelHandler(inner)
@@ -175,6 +182,18 @@ func (s *Server) handler() jsonrpc2.Handler {
 		return result, err
 	}
 }
+
+// lspMethods is the set of LSP methods a client may send, which the
+// library dispatches itself.
+var lspMethods = func() map[string]bool {
+	m := map[string]bool{}
+	for _, mi := range protocol.Methods {
+		if mi.Direction != protocol.DirectionServerToClient {
+			m[mi.Method] = true
+		}
+	}
+	return m
+}()
 
 // Request answers methods outside the LSP surface.
 func (s *Server) Request(ctx context.Context, method string, params any) (any, error) {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"net"
 	"strings"
 	"testing"
@@ -88,6 +89,7 @@ func FuzzServerMessages(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body string) {
 		c, _ := newInProcessClient(t)
 		c.initialize("/tmp", true, nil)
+		mark := c.mark()
 		if body != "" {
 			c.sendRaw([]byte(body))
 		}
@@ -96,5 +98,29 @@ func FuzzServerMessages(f *testing.F) {
 		c.w.Write([]byte("Content-Length: x\r\n\r\n"))
 		c.wmu.Unlock()
 		c.mustCall("textDocument/codeLens", map[string]any{"textDocument": map[string]any{"uri": "file:///no/such/file.go"}}, nil)
+		// The answers that came before it, in order: an answer to a message
+		// whose id is unknown has id null and a parse error (-32700) or an
+		// invalid request (-32600); the bad header got a parse error.
+		header := false
+		for _, m := range c.eventsSince(mark, "") {
+			var resp map[string]json.RawMessage
+			if err := json.Unmarshal(m.raw, &resp); err != nil || string(resp["jsonrpc"]) != `"2.0"` {
+				t.Errorf("answer %s is not JSON-RPC 2.0", m.raw)
+				continue
+			}
+			if id, ok := resp["id"]; !ok {
+				t.Errorf("answer without an id: %s", m.raw)
+			} else if string(id) == "null" {
+				if m.Error == nil || (m.Error.Code != -32700 && m.Error.Code != -32600) {
+					t.Errorf("answer with id null that is no parse or request error: %s", m.raw)
+				}
+				if m.Error != nil && m.Error.Code == -32700 && m.Error.Message == "invalid message header" {
+					header = true
+				}
+			}
+		}
+		if !header {
+			t.Errorf("no parse error answered the bad header")
+		}
 	})
 }
