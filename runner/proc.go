@@ -156,10 +156,17 @@ func maxRSS(ps *os.ProcessState) uint64 {
 	return 0
 }
 
-// killTree kills the process group and every member seen while sampling
-// (a member may have left the group with setsid).
+// killTree kills the process group and every process that may have left
+// it with setsid: those below pid right now (the tree is walked before the
+// kill, while their parents still hold them; the sampling may not have seen
+// one started in its last interval) and every member seen while sampling
+// (one whose parent died earlier is no longer below pid).
 func killTree(pid int, members map[int32]bool) {
+	below := descendants(int32(pid))
 	_ = syscall.Kill(-pid, syscall.SIGKILL)
+	for _, p := range below {
+		_ = syscall.Kill(int(p), syscall.SIGKILL)
+	}
 	for p := range members {
 		_ = syscall.Kill(int(p), syscall.SIGKILL)
 	}

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -74,6 +75,64 @@ func TestRunProcessKillsTree(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// A cancel ends the whole tree within a second of cancel(), a grandchild
+// that left the process group (setsid) included, even one started just
+// before the cancel, which the RSS sampling had no time to see.
+func TestRunProcessCancelKillsTree(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var canceledAt time.Time
+	pids := make(chan int, 1)
+	echo := &firstNumber{f: func(pid int) {
+		canceledAt = time.Now()
+		cancel()
+		pids <- pid
+	}}
+	// The pause lets setsid leave the group before the pid is printed.
+	cmd := exec.Command("sh", "-c", "setsid sleep 60 & sleep 0.01; echo $!; sleep 60")
+	o := runProcess(ctx, cmd, 20*time.Second, echo)
+	if o.Status != profile.StatusCanceled {
+		t.Fatalf("status %s, want canceled (output %q)", o.Status, o.Output)
+	}
+	var pid int
+	select {
+	case pid = <-pids:
+	default:
+		t.Fatalf("no grandchild pid in output %q", o.Output)
+	}
+	for alive(pid) {
+		if since := time.Since(canceledAt); since > time.Second {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatalf("grandchild %d (own session) still alive %v after cancel()", pid, since)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// firstNumber calls f with the first line of output that is a whole number.
+type firstNumber struct {
+	mu   sync.Mutex
+	buf  strings.Builder
+	f    func(int)
+	done bool
+}
+
+func (w *firstNumber) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if !w.done {
+		for _, line := range strings.Split(w.buf.String(), "\n") {
+			if n, err := strconv.Atoi(strings.TrimSpace(line)); err == nil && n > 0 {
+				w.done = true
+				w.f(n)
+				break
+			}
+		}
+	}
+	return len(p), nil
 }
 
 func TestRunProcessSamplesTreeRSS(t *testing.T) {
