@@ -60,11 +60,13 @@ func profilePython(ctx context.Context, req Request) (*profile.Result, error) {
 	args := append([]string{filepath.Join(tmp, pytracer.TracerFile), req.Target}, req.Args...)
 	cmd := exec.Command(pythonPath, args...)
 	cmd.Dir = req.Dir
-	cmd.Env = append(os.Environ(), req.Env...)
+	// The flush period comes before req.Env, which may override it (tests
+	// do, to make the periodic writes overlap the program's work).
+	cmd.Env = append(os.Environ(), fmt.Sprintf("MEMLENS_FLUSH_SECONDS=%g", pyFlushEvery.Seconds()))
+	cmd.Env = append(cmd.Env, req.Env...)
 	cmd.Env = append(cmd.Env,
 		"MEMLENS_OUT="+out,
 		"MEMLENS_FUNCS="+string(funcs),
-		fmt.Sprintf("MEMLENS_FLUSH_SECONDS=%g", pyFlushEvery.Seconds()),
 	)
 	if req.CountsOnly {
 		cmd.Env = append(cmd.Env, "MEMLENS_COUNTS_ONLY=1")

@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -62,6 +64,188 @@ func occurrences(f *profile.Function) map[int]uint64 {
 }
 
 func TestProfilePythonCases(t *testing.T) {
+	runPythonCases(t, testPython(t))
+}
+
+// TestProfilePythonCasesOtherVersions runs the case table under every other
+// interpreter found (pythonsToTest): the Python 3.12+ ones exercise the
+// sys.monitoring backend, which the default python3 (3.11 here) never runs,
+// and a 3.8 the oldest supported. One subtest per version.
+func TestProfilePythonCasesOtherVersions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the default interpreter's run is enough")
+	}
+	def := pythonVersion(testPython(t))
+	found := pythonsToTest(def)
+	monitoring := false
+	for _, p := range found {
+		monitoring = monitoring || p.minor >= 12
+		t.Run(p.version, func(t *testing.T) { runPythonCases(t, p.path) })
+	}
+	if !monitoring && (def == "" || pythonMinor(def) < 12) {
+		t.Run("3.12+", func(t *testing.T) {
+			t.Skip("no Python 3.12 or newer found (python3.12+ on PATH, or $PYENV_ROOT or ~/.pyenv /versions/3.1[2-9]*/bin/python3): " +
+				"the sys.monitoring backend is untested; install one or set MEMLENS_TEST_PYTHON")
+		})
+	}
+}
+
+type testInterp struct {
+	path, version string
+	minor         int
+}
+
+// pythonsToTest finds Python 3.12+ and 3.8 interpreters, as python3.N on
+// PATH or under pyenv's versions, one per minor version, leaving out the
+// default interpreter's version (skip). pyenv's shims on PATH fail for a
+// version that is not active: what does not answer is left out.
+func pythonsToTest(skip string) []testInterp {
+	var cands []string
+	for _, m := range []int{12, 13, 14, 15, 16, 17, 18, 19, 8} {
+		if p, err := exec.LookPath(fmt.Sprintf("python3.%d", m)); err == nil {
+			cands = append(cands, p)
+		}
+	}
+	root := os.Getenv("PYENV_ROOT")
+	if root == "" {
+		if home, err := os.UserHomeDir(); err == nil {
+			root = filepath.Join(home, ".pyenv")
+		}
+	}
+	if root != "" {
+		for _, pat := range []string{"3.1[2-9]*", "3.8*"} {
+			ms, _ := filepath.Glob(filepath.Join(root, "versions", pat, "bin", "python3"))
+			sort.Sort(sort.Reverse(sort.StringSlice(ms))) // the newest patch release first
+			cands = append(cands, ms...)
+		}
+	}
+	var out []testInterp
+	seen := map[int]bool{pythonMinor(skip): skip != ""}
+	for _, p := range cands {
+		v := pythonVersion(p)
+		m := pythonMinor(v)
+		if v == "" || seen[m] || (m < 12 && m != 8) {
+			continue
+		}
+		seen[m] = true
+		out = append(out, testInterp{path: p, version: v, minor: m})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].minor > out[j].minor })
+	return out
+}
+
+// pythonVersion is py's "3.X.Y", or "" when it does not run.
+func pythonVersion(py string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, py, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])").Output()
+	if err != nil {
+		return ""
+	}
+	v := strings.TrimSpace(string(out))
+	if !strings.HasPrefix(v, "3.") {
+		return ""
+	}
+	return v
+}
+
+// pythonMinor is the 12 of "3.12.1" (-1 if v is not a version).
+func pythonMinor(v string) int {
+	parts := strings.Split(v, ".")
+	if len(parts) < 2 {
+		return -1
+	}
+	m, err := strconv.Atoi(parts[1])
+	if err != nil {
+		return -1
+	}
+	return m
+}
+
+// With the periodic RSS tick off, the growth of a function's last line is
+// still the line's: RSS is read when a profiled frame returns.
+func TestProfilePythonRSSAtReturn(t *testing.T) {
+	r := profilePy(t, Request{Target: "mmaptouch.py", Env: []string{"MEMLENS_RSS_TICK_SECONDS=0"}})
+	if r.Status != profile.StatusOK {
+		t.Fatalf("status %s (%s)\n%s", r.Status, r.Message, r.Output)
+	}
+	f, ok := r.Function("fill_last")
+	if !ok {
+		t.Fatalf("no fill_last in %+v", r.Functions)
+	}
+	if l, _ := f.Line(25); l.IncrementBytes < 60<<20 {
+		t.Errorf("fill_last line 25 = %+v, want an increment >= 60 MiB", l)
+	}
+}
+
+// @profile(precision=4, stream=f) writes the function's table to f in
+// memory_profiler's format, with memlens's figures, 4 decimals.
+func TestProfilePythonProfileStream(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "profile.log")
+	r := profilePy(t, Request{Target: "streamtable.py", Args: []string{log}})
+	if r.Status != profile.StatusOK || !strings.Contains(r.Output, "built 1000 2000 1") {
+		t.Fatalf("status %s (%s)\n%s", r.Status, r.Message, r.Output)
+	}
+	if strings.Contains(r.Output, "Filename:") {
+		t.Errorf("a table reached the program's output (no stream was given for it):\n%s", r.Output)
+	}
+	data, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(data)
+	script := mustAbs(t, filepath.Join(pyTestdata, "streamtable.py"))
+	header := "Line #    Mem usage    Increment  Occurrences   Line Contents\n"
+	if !strings.HasPrefix(text, "Filename: "+script+"\n\n"+header+strings.Repeat("=", len(header)-1)+"\n") ||
+		strings.Count(text, "Filename:") != 1 {
+		t.Fatalf("want one memory_profiler table of build, got:\n%s", text)
+	}
+	f, ok := r.Function("build")
+	if !ok {
+		t.Fatalf("no build in %+v", r.Functions)
+	}
+	fourDecimals := regexp.MustCompile(`^-?\d+\.\d{4}$`)
+	rows := 0
+	sc := bufio.NewScanner(strings.NewReader(text))
+	for sc.Scan() {
+		line := sc.Text()
+		n, err := strconv.Atoi(strings.TrimSpace(line[:min(6, len(line))]))
+		if err != nil {
+			continue
+		}
+		rows++
+		l, _ := f.Line(n)
+		if l == nil || !strings.HasSuffix(line, l.Content) {
+			t.Errorf("row %q: memlens has line %d as %+v", line, n, l)
+			continue
+		}
+		m := mpRow.FindStringSubmatch(line)
+		if !l.Ran() {
+			if m != nil {
+				t.Errorf("line %d never ran, row %q has figures", n, line)
+			}
+			continue
+		}
+		if m == nil {
+			t.Errorf("line %d ran, row %q has no figures", n, line)
+			continue
+		}
+		mem := fmt.Sprintf("%.4f", float64(l.MemUsageBytes)/(1<<20))
+		inc := fmt.Sprintf("%.4f", float64(l.IncrementBytes)/(1<<20))
+		if !fourDecimals.MatchString(m[2]) || m[2] != mem || m[3] != inc || m[4] != strconv.FormatUint(l.Occurrences, 10) {
+			t.Errorf("row %q, want mem %s MiB increment %s MiB occurrences %d", line, mem, inc, l.Occurrences)
+		}
+	}
+	if rows != f.EndLine-f.StartLine+1 {
+		t.Errorf("%d rows, want one per line %d-%d:\n%s", rows, f.StartLine, f.EndLine, text)
+	}
+	if l, _ := f.Line(10); l.Occurrences != 2 { // build ran twice: one table, summed
+		t.Errorf("line 10 = %+v, want 2 occurrences", l)
+	}
+}
+
+// runPythonCases runs the case table under the interpreter py.
+func runPythonCases(t *testing.T, py string) {
 	const mib = 1 << 20
 	type fnWant struct {
 		name  string
@@ -69,8 +253,10 @@ func TestProfilePythonCases(t *testing.T) {
 		occ   map[int]uint64 // exactly the lines that ran
 	}
 	cases := []struct {
+		name    string // the subtest's name when the script's is not enough
 		script  string
 		funcs   []string
+		env     []string
 		timeout time.Duration
 		status  profile.Status
 		exit    int
@@ -179,6 +365,43 @@ func TestProfilePythonCases(t *testing.T) {
 					t.Errorf("line 18 = %+v, want 8 MiB allocated and RSS up 7 MiB or more", l)
 				}
 			}},
+		{name: "slowline/frequent-writes", script: "slowline.py", status: profile.StatusOK, output: "loaded 8",
+			// A write every 2 ms: many overlap the 1 MiB allocations of the
+			// main thread, which must stay the line's (_flush_unseen).
+			env: []string{"MEMLENS_FLUSH_SECONDS=0.002"},
+			fns: []fnWant{{"load", 1, map[int]uint64{16: 1, 18: 1, 19: 1}}},
+			check: func(t *testing.T, r *profile.Result) {
+				l, _ := r.Functions[0].Line(18)
+				if l.AllocBytes < 8*mib || l.AllocBytes > 8*mib+64<<10 || l.IncrementBytes < 7*mib {
+					t.Errorf("line 18 = %+v, want 8 MiB allocated (+ under 64 KiB of the writes' free-list refills) and RSS up 7 MiB or more", l)
+				}
+			}},
+		{script: "mmaptouch.py", status: profile.StatusOK, output: "touched 192 MiB",
+			fns: []fnWant{
+				{"touch", 1, map[int]uint64{13: 1, 15: 1, 16: 1, 17: 1, 18: 16385, 19: 16384, 20: 1}},
+				{"fill_last", 1, map[int]uint64{23: 1, 25: 1}},
+			},
+			check: func(t *testing.T, r *profile.Result) {
+				// RSS growth the traced heap cannot see (an mmap touched
+				// by C code or a page at a time) belongs to the line.
+				f, _ := r.Function("touch")
+				before, _ := f.Line(15)
+				l, _ := f.Line(16) // one memset call over 64 MiB
+				if l.IncrementBytes < 60*mib || l.MemUsageBytes < before.MemUsageBytes+60*mib {
+					t.Errorf("memset line 16 = %+v, want an increment >= 60 MiB and mem usage 60 MiB above line 15's %d", l, before.MemUsageBytes)
+				}
+				// Which of the loop's two lines a throttled reading closes is
+				// arbitrary: the loop as a whole holds the growth.
+				head, _ := f.Line(18)
+				body, _ := f.Line(19)
+				if inc := head.IncrementBytes + body.IncrementBytes; inc < 60*mib || max(head.MemUsageBytes, body.MemUsageBytes) < l.MemUsageBytes+60*mib {
+					t.Errorf("loop lines 18-19 = %+v %+v: want 60 MiB or more between them", head, body)
+				}
+				g, _ := r.Function("fill_last")
+				if l, _ := g.Line(25); l.IncrementBytes < 60*mib {
+					t.Errorf("fill_last line 25 = %+v, want an increment >= 60 MiB", l)
+				}
+			}},
 		{script: "syntaxerror.py", status: profile.StatusBuildFailed, exit: 1, output: "SyntaxError",
 			check: func(t *testing.T, r *profile.Result) {
 				if len(r.Errors) != 1 || r.Errors[0].Line != 5 || !strings.Contains(r.Message, "syntaxerror.py:5") {
@@ -214,8 +437,11 @@ func TestProfilePythonCases(t *testing.T) {
 		if len(c.funcs) > 0 {
 			name += "/" + strings.Join(c.funcs, ",")
 		}
+		if c.name != "" {
+			name = c.name
+		}
 		t.Run(name, func(t *testing.T) {
-			r := profilePy(t, Request{Target: c.script, Funcs: c.funcs, Timeout: c.timeout})
+			r := profilePy(t, Request{Target: c.script, Funcs: c.funcs, Timeout: c.timeout, Env: c.env, Python: py})
 			if r.Status != c.status || r.ExitCode != c.exit {
 				t.Fatalf("status %s exit %d (%s), want %s exit %d\n%s", r.Status, r.ExitCode, r.Message, c.status, c.exit, r.Output)
 			}

@@ -58,12 +58,18 @@ _NFRAME = int(os.environ.get("MEMLENS_TRACEBACK_FRAMES") or "1")
 _BACKEND = os.environ.get("MEMLENS_BACKEND") or ("monitoring" if sys.version_info >= (3, 12) else "settrace")
 
 # RSS is re-read only when the traced heap moved by at least _RSS_HEAP_STEP
-# since the last read, or every _RSS_EVERY events: reading /proc costs more
-# than everything else on a line event. MEMLENS_RSS_EVERY_EVENT=1 reads it on
-# every event, as memory_profiler does.
+# since the last read, every _RSS_EVERY events, at the first event after
+# each _RSS_TICK seconds (the flusher thread zeroes the countdown _last[5], so
+# that RSS growth the traced heap cannot see, such as an mmap or a C library
+# touching pages, is read when the line doing it ends, at no cost per event)
+# and when a profiled frame returns: reading /proc costs more than
+# everything else on a line event. MEMLENS_RSS_EVERY_EVENT=1 reads it on
+# every event, as memory_profiler does; MEMLENS_RSS_TICK_SECONDS=0 turns the
+# tick off.
 _RSS_EVERY_EVENT = os.environ.get("MEMLENS_RSS_EVERY_EVENT") == "1"
 _RSS_HEAP_STEP = 0 if _RSS_EVERY_EVENT else 64 << 10
 _RSS_EVERY = 1 if _RSS_EVERY_EVENT else 64  # line events between RSS reads at most
+_RSS_TICK = float(os.environ.get("MEMLENS_RSS_TICK_SECONDS") or "0.002")
 
 
 # --- RSS ---------------------------------------------------------------------
@@ -202,13 +208,17 @@ def _occurrences(st):
 _funcs = {}        # code -> Func, or None for code that is not profiled
 _all_funcs = []    # Funcs in the order they first ran
 _marked = set()    # code objects decorated with @profile
+_streams = {}      # code -> (stream, precision) given to @profile: see _write_streams
 _ran_names = set()  # requested names that matched a function that ran
 _script_module = ""
 
 
-def mark(code):
-    """Called by the memory_profiler shim's @profile: profile this code when no names were given."""
+def mark(code, stream=None, precision=1):
+    """Called by the memory_profiler shim's @profile: profile this code when
+    no names were given; with a stream, also write its table there at exit."""
     _marked.add(code)
+    if stream is not None:
+        _streams[code] = (stream, precision)
     if _funcs.get(code, 0) is None:
         del _funcs[code]
         if _mon is not None:
@@ -279,7 +289,7 @@ def _sync(ts):
     cur, pk = _traced()
     last = _last
     reader = last[2]
-    if cur > last[3] or cur < last[4]:  # as in FrameTracer.step: RSS may have moved too
+    if last[5] <= 0 or cur > last[3] or cur < last[4]:  # as in FrameTracer.step
         rss = rss_bytes() if not _COUNTS_ONLY else 0
         last[3] = cur + _RSS_HEAP_STEP
         last[4] = cur - _RSS_HEAP_STEP
@@ -420,7 +430,9 @@ class FrameTracer(object):
         self._pop()
 
     def finish(self):
-        """Closes the frame for good (return or exception)."""
+        """Closes the frame for good (return or exception), reading RSS: the
+        last line's growth is the function's, not whatever runs next."""
+        _last[5] = 0
         self.step(None, 0)
         self._pop()
         fn = self.fn
@@ -692,46 +704,153 @@ def _result(final):
     return r
 
 
+def _encode(final):
+    # ensure_ascii (the default) makes the text ASCII: encoding cannot fail.
+    return json.dumps(_result(final), separators=(",", ":")).encode("ascii")
+
+
+def _store(data):
+    """Writes data to _OUT whole: the reader never sees half a file."""
+    tmp = _OUT + ".tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        n = os.write(fd, data)
+        while n < len(data):  # a short write: rare on a regular file
+            n += os.write(fd, data[n:])
+    finally:
+        os.close(fd)
+    os.replace(tmp, _OUT)
+
+
 def _write(final):
     if not _OUT:
         return
     with _write_lock:
-        data = json.dumps(_result(final), separators=(",", ":"))
-        tmp = _OUT + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(data)
-        os.replace(tmp, _OUT)  # the reader never sees half a file
+        _store(_encode(final))
 
 
 _stop = threading.Event()
 
 
 def _flusher():
+    """Forces an RSS reading every _RSS_TICK seconds (_last[5]) and writes the
+    partial result every _FLUSH_SECONDS. It allocates nothing between writes
+    (time.sleep, small ints), so the program's lines never see it."""
     _tls.ts = None  # not a thread of the program: never a reader (_mon_start)
-    while not _stop.wait(_FLUSH_SECONDS):
-        _flush_unseen()
+    flush = max(_FLUSH_SECONDS, 0.001)
+    tick = flush
+    if _RSS_TICK > 0 and not _COUNTS_ONLY and not _RSS_EVERY_EVENT:
+        tick = min(_RSS_TICK, flush) if _OUT else _RSS_TICK
+    # Ticks per write, under 256 so that counting them makes no int object.
+    every = 0
+    if _OUT:
+        every = max(1, min(255, int(round(flush / tick))))
+        tick = flush / every
+    sleep = time.sleep
+    last = _last
+    stop = _stop
+    n = every
+    while True:
+        sleep(tick)
+        if stop.is_set():
+            return
+        last[5] = 0
+        if every:
+            n -= 1
+            if n <= 0:
+                n = every
+                _flush_unseen()
 
 
 def _flush_unseen():
     """Writes the partial result without charging the write to anyone.
 
     The line running meanwhile (in whatever thread) keeps being measured: it
-    keeps its peak so far, and neither the write's peak nor the little it
-    leaves on the heap (caches) become the line's.
+    keeps its peak so far, and neither the write's peak nor its buffer
+    become the line's.
+
+    Only the writer's own bytes may be discounted, never what other threads
+    allocate or free meanwhile (they run whenever the write waits on I/O or
+    is switched out), so the discount is not a heap difference measured
+    around the write (that once swallowed 1 MiB another thread allocated):
+    it is the encoded buffer's exact size (sys.getsizeof), while it exists.
+    All else the write makes is freed by the time it returns; the few caches
+    a first write fills were filled by _warm_up before tracing started.
     """
-    cur, pk = _traced()
-    top = _last[2].top
-    if top is not None and pk > top.hi:
-        top.hi = pk
+    if not _OUT:
+        return
+    with _write_lock:
+        _, pk = _traced()
+        top = _last[2].top
+        if top is not None and pk > top.hi:
+            top.hi = pk
+        try:
+            data = _encode(False)
+        except Exception:
+            return  # retried next time; the final write reports
+        size = sys.getsizeof(data)
+        _last[0] += size
+        try:
+            _store(data)
+        except Exception:
+            pass  # a failed periodic write is retried next time; the final one reports
+        # Back to back, so that no reader (3.10+: no thread switch at all
+        # between them) sees the buffer freed with its discount in place.
+        _last[0] -= size
+        data = None
+        _reset_peak()
+
+
+def _warm_up():
+    """One write before tracing starts: what a first write leaves behind
+    (caches, interned strings) is then nobody's line."""
     try:
         _write(False)
     except Exception:
-        pass  # a failed periodic write is retried next time; the final one reports
-    after = _traced()[0]
-    _reset_peak()
-    d = after - cur
-    if d:
-        _last[0] += d
+        pass  # the final write reports a result file that cannot be written
+
+
+_MP_ROW = "{0:>6} {1:>12} {2:>12}  {3:>10}   {4:<}"  # memory_profiler's show_results
+
+
+def _mp_table(fn, precision):
+    """fn's table as memory_profiler's show_results writes it (MiB, precision
+    decimals), with memlens's figures: summed over calls, true increments."""
+    import linecache
+
+    header = _MP_ROW.format("Line #", "Mem usage", "Increment", "Occurrences", "Line Contents")
+    out = ["Filename: " + fn.file + "\n\n", header + "\n", "=" * len(header) + "\n"]
+    src = linecache.getlines(fn.file)
+    mib = "{0:%d.%df} MiB" % (precision + 4, precision)
+    for n in range(fn.start, fn.end + 1):
+        st = fn.lines.get(n)
+        mem = inc = occ = ""
+        if st is not None and (_occurrences(st) or st[1]):
+            mem, inc, occ = mib.format(st[1] / 1048576.0), mib.format(st[2] / 1048576.0), _occurrences(st)
+        text = src[n - 1] if n <= len(src) else "\n"
+        out.append(_MP_ROW.format(n, mem, inc, occ, text if text.endswith("\n") else text + "\n"))
+    out.append("\n\n")
+    return "".join(out)
+
+
+def _write_streams():
+    """Writes the table of each profiled function decorated with
+    @profile(stream=...) to that stream, once, at exit: memlens sums a
+    function over its calls, where memory_profiler writes one table per call.
+    A function that was not profiled (other functions were named) gets none."""
+    for fn in list(_all_funcs):
+        spec = _streams.get(fn.code)
+        if spec is None:
+            continue
+        stream, precision = spec
+        try:
+            stream.write(_mp_table(fn, precision))
+            flush = getattr(stream, "flush", None)
+            if flush is not None:
+                flush()
+        except Exception as e:
+            sys.stderr.write("memlens: cannot write the table of %s to the stream given to @profile: %s: %s\n"
+                             % (fn.name, type(e).__name__, e))
 
 
 def _at_exit():
@@ -741,6 +860,8 @@ def _at_exit():
         _retained()
     except Exception as e:  # retained figures are a bonus: keep the rest
         _meta["retained_error"] = repr(e)
+    if _streams:
+        _write_streams()
     _write(True)
 
 
@@ -888,9 +1009,10 @@ def main():
     if not _COUNTS_ONLY:
         tracemalloc.start(_NFRAME)
         _calibrate()
+    _warm_up()
     main_ts = _new_thread_state()
     _last[:] = [_traced()[0], rss_bytes() if not _COUNTS_ONLY else 0, main_ts, 0, 0, 0]
-    if _OUT:
+    if _OUT or (_RSS_TICK > 0 and not _COUNTS_ONLY and not _RSS_EVERY_EVENT):
         threading.Thread(target=_flusher, name="memlens-flush", daemon=True).start()
     if _BACKEND == "monitoring":
         _start_monitoring(main_ts)

@@ -6,6 +6,17 @@ is installed, and so that the decorator only marks functions for memlens's
 tracer instead of printing memory_profiler's own tables (memlens prints them).
 The decorated function is returned unchanged: methods, classmethods,
 staticmethods, generators and coroutines behave exactly as without it.
+
+``profile(stream=..., precision=...)`` are accepted as memory_profiler
+accepts them. Without a stream nothing is written by the script (memlens
+shows the table, with its own formatting; precision is then unused). With a
+stream, memlens's tracer writes the function's table there in
+memory_profiler's format (Filename, Line #, Mem usage, Increment,
+Occurrences, Line Contents; MiB with ``precision`` decimals), once when the
+program exits and summed over the function's calls, where memory_profiler
+writes one table per call. The stream must still be open then; if it is
+not, memlens says so on stderr. Run without memlens (plain python with this
+module on the path), the decorator does nothing.
 """
 
 import sys as _sys
@@ -13,19 +24,28 @@ import sys as _sys
 __all__ = ["profile", "memory_usage"]
 
 
-def _mark(func):
+def _mark(func, stream=None, precision=1):
     tracer = _sys.modules.get("_memlens_tracer")
     code = getattr(func, "__code__", None)
     if tracer is not None and code is not None:
-        tracer.mark(code)
+        try:
+            precision = max(0, int(precision))
+        except (TypeError, ValueError):
+            precision = 1
+        tracer.mark(code, stream, precision)
     return func
 
 
 def profile(func=None, stream=None, precision=1, backend="psutil"):
-    """Mark func for line-by-line profiling; usable as @profile or @profile(precision=4)."""
+    """Mark func for line-by-line profiling; usable as @profile or
+    @profile(precision=4, stream=f) (see the module's doc for stream)."""
     if func is not None:
-        return _mark(func)
-    return _mark
+        return _mark(func, stream, precision)
+
+    def decorate(f):
+        return _mark(f, stream, precision)
+
+    return decorate
 
 
 def memory_usage(proc=-1, interval=0.1, timeout=None, max_usage=False, retval=False, **kwargs):
