@@ -52,6 +52,33 @@ type Result struct {
 	// Output is the tail of the program's combined stdout and stderr.
 	Output    string    `json:"output,omitempty"`
 	StartedAt time.Time `json:"started_at"`
+	// Timeline is memory over time for the whole run, sampled at a fixed
+	// interval while the program ran; nil when the run was not sampled.
+	Timeline *Timeline `json:"timeline,omitempty"`
+}
+
+// Timeline is the run's memory sampled over time.
+type Timeline struct {
+	// IntervalMS is the sampling interval asked for, in milliseconds.
+	IntervalMS float64 `json:"interval_ms"`
+	// Samples are in time order, t_ms increasing; the first is taken at
+	// the start of the run and the last at its end (or when it was cut short).
+	Samples []Sample `json:"samples"`
+}
+
+// Sample is one reading of the running program.
+type Sample struct {
+	// TMS is the time since the start of the run, in milliseconds.
+	TMS float64 `json:"t_ms"`
+	// RSSBytes is the process RSS; HeapBytes the heap in use (Go: the
+	// runtime's live heap objects; Python: tracemalloc's traced memory).
+	RSSBytes  uint64 `json:"rss_bytes"`
+	HeapBytes uint64 `json:"heap_bytes"`
+	// Function and Line name the profiled line running at that moment
+	// (the user's name and 1-based line); empty and 0 when no profiled
+	// function was running.
+	Function string `json:"function,omitempty"`
+	Line     int    `json:"line,omitempty"`
 }
 
 // CountsObjects reports whether the run counted allocated objects. The Go
@@ -121,6 +148,20 @@ type Line struct {
 	// Callees are the functions that allocated most on behalf of this line,
 	// largest first (Go: taken from the allocation stacks).
 	Callees []Callee `json:"callees,omitempty"`
+	// Escapes are the compiler's explanations of why values on this line
+	// are allocated on the heap (Go only; escape analysis diagnostics).
+	Escapes []Escape `json:"escapes,omitempty"`
+}
+
+// Escape is one compiler explanation of a heap allocation on a line.
+type Escape struct {
+	// Column is the 1-based byte column of the value in the line.
+	Column int `json:"column"`
+	// Message is the compiler's: "i escapes to heap", "moved to heap: x".
+	Message string `json:"message"`
+	// Flow is the data flow that forces the escape, condensed to readable
+	// steps from the value to where it is kept.
+	Flow []string `json:"flow,omitempty"`
 }
 
 // Callee is a function that allocated on behalf of a profiled line.
