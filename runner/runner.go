@@ -69,6 +69,10 @@ type Request struct {
 	// line running when the next read happens: lines shorter than the
 	// interval mostly show no increment, lines longer show theirs.
 	RSSInterval time.Duration
+	// SampleInterval is the time between two samples of the run's timeline
+	// (profile.Result.Timeline: RSS, heap and the profiled line running);
+	// 0 means the runner's default.
+	SampleInterval time.Duration
 	// PprofFile, when set, receives the allocation data as a pprof profile.
 	PprofFile string
 	// Progress, when set, is told what the run is doing.
