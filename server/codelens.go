@@ -71,7 +71,7 @@ func (s *Server) codeLenses(params *protocol.CodeLensParams) (*lensCache, error)
 
 func (s *Server) buildLensesLocked(d *document, uriText string) []protocol.CodeLens {
 	funcs := d.functions()
-	lenses := make([]protocol.CodeLens, 0, len(funcs)+2*len(s.runs)) // 3 lenses on a profiled function
+	lenses := make([]protocol.CodeLens, 0, len(funcs)+3*len(s.runs)) // 4 lenses on a profiled function
 	for _, f := range funcs {
 		start := protocol.Position{Line: uint32(f.DefLine - 1)}
 		rng := protocol.Range{Start: start, End: start}
@@ -95,7 +95,11 @@ func (s *Server) buildLensesLocked(d *document, uriText string) []protocol.CodeL
 			continue
 		}
 		lenses = append(lenses,
-			protocol.CodeLens{Range: rng, Command: protocol.Command{Title: summary(e.cur, s.staleLocked(e.cur, d)), Command: cmdShowProfile, Arguments: args}},
+			protocol.CodeLens{Range: rng, Command: protocol.Command{Title: summary(e.cur, s.staleLocked(e.cur, d)), Command: cmdShowProfile, Arguments: args}})
+		if e.cur.hasTimeline() {
+			lenses = append(lenses, protocol.CodeLens{Range: rng, Command: protocol.Command{Title: timelineLensTitle(e.cur.result.Timeline), Command: cmdTimeline, Arguments: args}})
+		}
+		lenses = append(lenses,
 			protocol.CodeLens{Range: rng, Command: protocol.Command{Title: "Re-profile", Command: cmdReprofile, Arguments: args}},
 			protocol.CodeLens{Range: rng, Command: protocol.Command{Title: "Clear", Command: cmdClear, Arguments: args}},
 		)

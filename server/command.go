@@ -14,6 +14,7 @@ type commandArgs struct {
 	URI      string             `json:"uri"`
 	Function string             `json:"function"`
 	Position *protocol.Position `json:"position"`
+	Run      uint64             `json:"run"`
 }
 
 // ExecuteCommand runs the memlens commands (see the package doc). A profile
@@ -43,6 +44,8 @@ func (s *Server) ExecuteCommand(ctx context.Context, params *protocol.ExecuteCom
 			return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "%s needs {uri, function}", params.Command)
 		}
 		return nil, s.showProfile(args)
+	case cmdTimeline:
+		return s.timeline(args)
 	}
 	return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "unknown command %q", params.Command)
 }

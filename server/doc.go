@@ -9,8 +9,10 @@
 //     time, done or failed), cancellable from the editor;
 //   - afterwards an inlay hint at the end of every line that ran
 //     ("41.2 MiB  +7.3 MiB  ×1"), a summary lens ("memory: peak … ·
-//     allocated … · 3 calls · 0.4 s") with Re-profile and Clear beside it,
-//     and a hover with every figure of the line;
+//     allocated … · 3 calls · 0.4 s") with Timeline (the run's RSS as a
+//     sparkline, "Timeline ▁▂▅█▃"; only when the run was sampled),
+//     Re-profile and Clear beside it, and a hover with every figure of the
+//     line, its share of the function's time and when it ran;
 //   - failures as window/showMessage and, where they have a position
 //     (build errors, the panic site), error diagnostics, which move with
 //     the lines of their file, go when their line is edited, and are
@@ -25,10 +27,37 @@
 //	memlens.showProfile      {"uri": URI, "function": NAME}: the summary as a message
 //	                         (the command of the summary lens, so that a click on
 //	                         it does something sensible)
+//	memlens.timeline         {"uri": URI, "function": NAME}, {"run": ID},
+//	                         {"uri": URI, "position": P} (the profiled function
+//	                         there, else the file's latest run), {"uri": URI}
+//	                         (the file's latest run) or nothing (the latest run):
+//	                         returns the run's memory over time, for the client
+//	                         to draw (the command of the Timeline lens)
 //
 // NAME is the runner's function name: Build, Grid.Add, (*Grid).Add,
-// baseExtr.parseList, outer.<locals>.inner. The command returns at once; the
-// profile runs in the background.
+// baseExtr.parseList, outer.<locals>.inner. The profile commands return at
+// once; the profile runs in the background.
+//
+// memlens.timeline answers with an object (or an error saying why there is
+// none: no profile, or a run that was not sampled):
+//
+//	{"run": 3, "uri": …, "function": "grow", "language": "python",
+//	 "entry": …, "status": "ok", "duration_ms": 412, "interval_ms": 10,
+//	 "samples": [{"t_ms": 0, "rss_bytes": …, "heap_bytes": …,
+//	              "function": "grow", "line": 9}, …],
+//	 "calls": [{"start_ms": 31.5, "end_ms": 88}, …],
+//	 "lines": [{"line": 9, "at": 8, "content": "…", "samples": 12,
+//	            "share": 0.41}, …],
+//	 "stale": false}
+//
+// samples are the run's (profile.Timeline: t_ms from the start of the run,
+// increasing; function and line name the profiled line running, the line
+// as run). calls are the stretches of samples taken while the function
+// ran, each to the sample after its last. lines are the function's lines
+// that ran: at is where the line is in the buffer now (0-based; null once
+// the line was edited), share its part of the samples taken while the
+// function ran. The hover's time share and sparkline are drawn from the
+// same samples.
 //
 // # Settings
 //
@@ -51,6 +80,8 @@
 //	diagnostics  bool     also show the heaviest lines of each profiled function
 //	                      as information diagnostics, for editors without
 //	                      inlay hints (default false)
+//	sampleInterval string the timeline's sampling interval, e.g. "5ms"
+//	                      (default: the runner's)
 //
 // Go runs use the editor's buffers (unsaved edits included) through the
 // build overlay; Python runs the saved files. The server never runs a
@@ -63,7 +94,8 @@
 // follow the editor's state; command.go and profile.go start and run
 // profiles, progress.go reports them, results.go keeps them and tracker.go
 // keeps their lines on the right lines through edits; codelens.go,
-// inlayhint.go, hover.go, codeaction.go and diagnostics.go show them;
+// inlayhint.go, hover.go, codeaction.go and diagnostics.go show them,
+// timeline.go answers memlens.timeline and draws the sparklines;
 // functions.go finds the functions (Go through instrument.FindFuncs, the
 // runner's own finder).
 package server

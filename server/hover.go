@@ -66,6 +66,7 @@ func lineDetails(e *runEntry, l *profile.Line, at int) string {
 		}
 		b.WriteString(")\n")
 	}
+	b.WriteString(timelineDetails(r, l))
 	if len(l.Callees) > 0 {
 		b.WriteString("\nallocated most on behalf of this line:\n")
 		for _, c := range l.Callees {

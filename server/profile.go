@@ -102,6 +102,8 @@ func (s *Server) buildRequestLocked(d *document, f function) (runner.Request, *d
 		Timeout:    st.Timeout,
 		BuildFlags: st.BuildFlags,
 		Python:     st.Python,
+		// The timeline's interval; the runner's default when unset.
+		SampleInterval: st.SampleInterval,
 	}
 	for k, v := range st.Env {
 		req.Env = append(req.Env, k+"="+v)

@@ -15,6 +15,8 @@ type runKey struct {
 
 // run is one finished profile of one function, as the editor shows it.
 type run struct {
+	// id numbers the runs of a session in the order they were stored.
+	id     uint64
 	key    runKey
 	result *profile.Result
 	// fn is the function's profile in result; nil when the run measured
@@ -59,6 +61,8 @@ func (s *Server) storeRunLocked(r *run) {
 	if e.cur != nil && e.cur.fn != nil {
 		e.prev = e.cur
 	}
+	s.lastRun++
+	r.id = s.lastRun
 	e.cur = r
 	s.generation++
 }

@@ -35,6 +35,7 @@ type Server struct {
 	jobs      map[runKey]*job      // profiles in progress
 	tokens    map[string]*job      // by progress token
 	nextToken int
+	lastRun   uint64          // the id of the latest stored run
 	diagnosed map[string]bool // files that have diagnostics published
 	// generation counts changes of runs and jobs, to know when a cached
 	// code lens list is out of date.
@@ -116,6 +117,7 @@ const (
 	cmdProfileAtCursor = "memlens.profileAtCursor"
 	cmdClear           = "memlens.clear"
 	cmdShowProfile     = "memlens.showProfile"
+	cmdTimeline        = "memlens.timeline"
 )
 
 func (s *Server) Initialize(ctx context.Context, params *protocol.InitializeParams) (*protocol.InitializeResult, error) {
@@ -176,7 +178,7 @@ func (s *Server) Initialize(ctx context.Context, params *protocol.InitializePara
 				Supported: &yes, ChangeNotifications: protocol.Boolean(true),
 			}},
 			ExecuteCommandProvider: protocol.ExecuteCommandOptions{
-				Commands: []string{cmdProfile, cmdReprofile, cmdProfileAtCursor, cmdClear, cmdShowProfile},
+				Commands: []string{cmdProfile, cmdReprofile, cmdProfileAtCursor, cmdClear, cmdShowProfile, cmdTimeline},
 			},
 		},
 		ServerInfo: protocol.ServerInfo{Name: "memlens"},

@@ -42,6 +42,8 @@ type Settings struct {
 	Python      string
 	Hints       []string
 	Diagnostics bool
+	// SampleInterval is the timeline's sampling interval; 0 is the runner's default.
+	SampleInterval time.Duration
 }
 
 // Entry says how to run one function.
@@ -117,6 +119,14 @@ func parseSettings(base Settings, raw []byte) (Settings, error) {
 			}
 		case "diagnostics":
 			err = json.Unmarshal(val, &st.Diagnostics)
+		case "sampleInterval":
+			var s string
+			if err = json.Unmarshal(val, &s); err == nil {
+				st.SampleInterval, err = time.ParseDuration(s)
+			}
+			if err == nil && st.SampleInterval < 0 {
+				err = errors.New("negative")
+			}
 		default:
 			continue // other tools' settings may share the object
 		}

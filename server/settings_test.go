@@ -28,6 +28,9 @@ func TestParseSettings(t *testing.T) {
 			s.Python = "py"
 			s.Entries = map[string]Entry{"F": {Test: "TestF"}, "a/b.py:g": {Script: "main.py", Args: []string{"-v"}}}
 		}, ""},
+		{"sample interval", `{"sampleInterval": "2ms"}`, func(s *Settings) { s.SampleInterval = 2 * time.Millisecond }, ""},
+		{"negative sample interval", `{"sampleInterval": "-5ms"}`, nil, "negative"},
+		{"sample interval as a number", `{"sampleInterval": 10}`, nil, `setting "sampleInterval"`},
 		{"unknown figure", `{"hints": ["mem", "bogus"], "python": "other"}`, nil, `unknown figure "bogus"`},
 		{"negative timeout", `{"timeout": "-1s"}`, nil, "negative"},
 		{"bad duration", `{"timeout": "soon"}`, nil, `setting "timeout"`},
