@@ -9,6 +9,7 @@ package profile
 
 import (
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -162,6 +163,24 @@ type Escape struct {
 	// Flow is the data flow that forces the escape, condensed to readable
 	// steps from the value to where it is kept.
 	Flow []string `json:"flow,omitempty"`
+	// Inlined names the callee, inlined into this line, inside which the
+	// value is allocated, with the position there: "NewGrid (shapes.go:29)".
+	// Empty when the value is the line's own.
+	Inlined string `json:"inlined,omitempty"`
+}
+
+// Sentence is the explanation in one line: "i escapes to heap: passed to
+// fmt.Sprintf's ... argument", "&Grid{...} escapes to heap (in NewGrid
+// (shapes.go:29), inlined): returned".
+func (e Escape) Sentence() string {
+	s := e.Message
+	if e.Inlined != "" {
+		s += " (in " + e.Inlined + ", inlined)"
+	}
+	if len(e.Flow) > 0 {
+		s += ": " + strings.Join(e.Flow, ", ")
+	}
+	return s
 }
 
 // Callee is a function that allocated on behalf of a profiled line.
