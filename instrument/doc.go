@@ -135,6 +135,54 @@
 // the return line; every goroutine's allocations are sampled while the rate
 // is 1, and profile records are never freed.
 //
+// # Timeline (Options.Timeline)
+//
+// With a timeline interval the runtime also samples the process over time
+// (rt_timeline.go). One sampler per process (the first instrumented package
+// to initialise claims it through $MEMLENS_DIR/tlshared-<pid>, a page
+// mapped by every instrumented package of the process) takes a sample when
+// the runtime starts (t = 0), then every interval, and at exit (main
+// returned, os.Exit, the end of a test binary): the time since the first
+// sample, the process RSS (/proc/self/statm), the heap in use by objects
+// (runtime/metrics /memory/classes/heap/objects:bytes) and the profiled
+// line running at that moment. A target leaving by panic or runtime.Goexit
+// adds a sample (in allocation mode, where that is detected); after an
+// unrecovered panic the last sample is the last periodic one.
+//
+// The running line is one word in the shared page, written by the RSS part
+// of the probes with a plain store (an atomic one would double the cost of
+// a line probe; the word is aligned, so never torn on 64-bit Linux): call
+// number<<32 | (package index+1)<<24 | (slot+1). The entry probe of a
+// target call numbers the call (process-wide, from 1) and makes its func
+// line the running line; each line probe makes its line the running one; a
+// function literal's lines count for the call that was running when the
+// literal started; leaving a call restores the line that ran when it
+// started (its caller's, when the caller is a target), or none when no
+// target call or literal runs any more. With several goroutines in targets
+// at once, the running line is therefore the line most recently entered by
+// any of them; a line blocked in a long callee stays the running line until
+// another target line starts. Time spent in a target called by a target
+// counts for the callee's lines, not for the calling line.
+//
+// Records go to $MEMLENS_DIR/timeline-<pid> with pwrite as they are taken
+// (a 40-byte header, then 40-byte records; see ReadTimeline), not through a
+// mapping, whose touched pages would count in the program's RSS; a program
+// killed by SIGKILL keeps every record written before. The sampler
+// allocates nothing (its first waits on a P may allocate once in the
+// runtime, as the dump watcher's do). Every 200,000 records (33 minutes at
+// 10 ms) and each doubling of that count, the interval doubles.
+//
+// A goroutine waiting on a timer keeps the runtime from reporting a
+// deadlock, so the sampler stops when the program has been blocked
+// entirely for 1 s (at every sample no goroutine runnable or in a system
+// call, per the Go 1.26 runtime/metrics /sched/goroutines/...; under 5% of a
+// CPU used meanwhile) and records a pause; the next target call starts it
+// again (a resume record). A deadlock is then reported about a second
+// late; a program sleeping outside targets for more than a second has no
+// samples until its next target call. Built with a Go older than 1.26 the
+// sampler never stops. The sampler is a goroutine of the program:
+// goroutine leak checkers (goleak) see it.
+//
 // # Runtime and data files
 //
 // Instrumented.RuntimeFile goes into the package directory through the
@@ -151,10 +199,11 @@
 //   - allocs-<index>-<pid>: the latest allocation dump of one process, see
 //     ReadAllocs and ReadAllocDumps;
 //   - dump-request: created by the runner, see above;
-//   - shared-<pid>: the process-wide sampling switch (not data).
+//   - shared-<pid>: the process-wide sampling switch (not data);
+//   - timeline-<pid> and tlshared-<pid>: the timeline, see above.
 //
-// The runtime imports only os, runtime, strconv, sync, sync/atomic, syscall,
-// time and unsafe (under memlens-prefixed names, so package-level names of
+// The runtime imports only os, runtime, runtime/metrics, strconv, sync,
+// sync/atomic, syscall, time and unsafe (under memlens-prefixed names, so package-level names of
 // the user's package cannot clash), compiles at any language version from
 // Go 1.21, and is Linux-only (/proc/self/statm, mmap).
 //
@@ -166,7 +215,9 @@
 // RSSInterval = 1ms about 70 ns. Allocation mode samples every allocation
 // (the bulk of its cost, 5–16× on allocation-heavy code) and adds about
 // 0.5 µs to each call of a target or literal (switching the rate, and a
-// runtime.Callers at leave to tell a panic from a return).
+// runtime.Callers at leave to tell a panic from a return). The timeline adds
+// a plain store to each line probe (under 1 ns), two atomic adds to each call
+// and about 5 µs every interval for a sample (0.05% at 10 ms).
 //
 // # Inlining
 //

@@ -29,6 +29,11 @@ type Options struct {
 	RSS bool
 	// RSSInterval is the least time between two RSS reads (0: every probe).
 	RSSInterval time.Duration
+	// Timeline, when positive, samples the process's RSS, heap and running
+	// line at this interval into $MEMLENS_DIR/timeline-<pid> (see
+	// ReadTimeline and the package documentation). It needs RSS: the
+	// running line is kept by the RSS part of the probes.
+	Timeline time.Duration
 }
 
 // Instrumented is what the runner puts in the overlay.
@@ -100,6 +105,9 @@ func Instrument(p Package, opt Options) (*Instrumented, error) {
 	}
 	if p.Name == "" {
 		return nil, fmt.Errorf("instrument: package name unknown (no targets, no Name)")
+	}
+	if opt.Timeline > 0 && (!opt.RSS || p.Index > maxTimelinePackage) {
+		return nil, fmt.Errorf("instrument: a timeline needs RSS and at most %d packages", maxTimelinePackage+1)
 	}
 
 	// Find each target's declaration and collect its probes.

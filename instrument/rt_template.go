@@ -27,6 +27,8 @@ import (
 type memlensFrame struct {
 	slot   int    // 1 + the slot whose run began at reading before; 0 = none
 	before uint64 // RSS in bytes at that reading
+	tlCall uint64 // timeline: this call's number and package (rt_timeline.go)
+	tlPrev uint64 // timeline: the running line when the call started
 }
 
 // memlensLayout mirrors the counters file; the header's values are checked
@@ -100,6 +102,9 @@ func memlensEnterSlow(fr *memlensFrame, s int) {
 		memlensMax(&memlensMem.memMax[s], now)
 		fr.slot, fr.before = s+1, now
 	}
+	if memlensTimeline {
+		memlensTLEnter(fr, s)
+	}
 }
 
 // memlensLit runs first in a function literal of a target.
@@ -109,6 +114,9 @@ func memlensLit(fr *memlensFrame) {
 	}
 	if memlensRSS {
 		fr.before = memlensObserve()
+	}
+	if memlensTimeline {
+		memlensTLLit(fr)
 	}
 }
 
@@ -135,9 +143,13 @@ func memlensLeave(fr *memlensFrame) {
 		memlensCredit(fr.slot-1, fr.before, memlensObserve())
 		fr.slot = 0
 	}
+	if memlensTimeline {
+		memlensTLLeave(fr)
+	}
 	if memlensAllocs {
 		memlensDepthDec()
 		if memlensUnwinding() {
+			memlensTLSample(memlensTL, memlensTLUnwind)
 			memlensDump("unwind", false)
 		}
 	}
@@ -148,6 +160,9 @@ func memlensLeave(fr *memlensFrame) {
 // memlensStep ends the run of the frame's open slot at a new reading and
 // opens slot s.
 func memlensStep(fr *memlensFrame, s int) {
+	if memlensTimeline {
+		memlensTLLine(fr, s)
+	}
 	now := memlensObserve()
 	if fr.slot != 0 {
 		memlensCredit(fr.slot-1, fr.before, now)

@@ -15,6 +15,12 @@ import (
 //go:embed rt_template.go
 var rtTemplate string
 
+// rtTimeline is the timeline sampler's part of the runtime: its imports
+// join rtTemplate's import block and the rest follows rtTemplate's body.
+//
+//go:embed rt_timeline.go
+var rtTimeline string
+
 // EnvDir names the environment variable holding the directory the probe
 // runtime writes to. Unset, counters live in memory and nothing is written.
 const EnvDir = "MEMLENS_DIR"
@@ -66,6 +72,7 @@ func genRuntime(pkgName, path string, index, nfuncs, nslots int, opt Options, ta
 		panic("instrument: runtime template lacks its package clause")
 	}
 	body = body[i+len("\npackage memlensrt\n"):]
+	body = mergeTemplate(body, rtTimeline)
 	interval := opt.RSSInterval
 	if interval < 0 {
 		interval = 0
@@ -84,15 +91,49 @@ const (
 	memlensAllocs   = %t
 	memlensInterval = int64(%d) // %v
 	memlensRTFile   = %s
+
+	memlensTimeline   = %t
+	memlensTLInterval = int64(%d) // %v
+	memlensTLBase     = uint64(%d) << 24 // package index + 1
+	memlensTLMagic    = %#x
+	memlensTLDoubleAt = %d // records before the interval doubles
 )
 
 // memlensTargets are the targets' line ranges: an allocation is theirs when
 // one of its stack frames falls inside.
 var memlensTargets = [...]memlensRange{
-`, index, nfuncs, nslots, counterMagic, opt.RSS, opt.Allocs, int64(interval), time.Duration(interval), strconv.Quote(path))
+`, index, nfuncs, nslots, counterMagic, opt.RSS, opt.Allocs, int64(interval), time.Duration(interval), strconv.Quote(path),
+		opt.Timeline > 0, int64(opt.Timeline), opt.Timeline, index+1, timelineMagic, timelineDoubleAt)
 	for _, t := range targets {
 		fmt.Fprintf(&b, "\t{%s, %d, %d},\n", strconv.Quote(t.file), t.lo, t.hi)
 	}
 	b.WriteString("}\n")
 	return []byte(b.String())
+}
+
+// timelineMagic opens a timeline file: "MLNSTLN1" little-endian.
+const timelineMagic = 0x314e4c54534e4c4d
+
+// timelineDoubleAt is how many records the sampler writes before its
+// interval doubles (and again at each doubling of the count): 200,000
+// records, 8 MB, last 33 minutes at 10 ms.
+const timelineDoubleAt = 200000
+
+// mergeTemplate appends a runtime template part to body: the part's
+// imports go into body's import block, the rest after body.
+func mergeTemplate(body, part string) string {
+	i := strings.Index(part, "\npackage memlensrt\n")
+	if i < 0 {
+		panic("instrument: runtime template part lacks its package clause")
+	}
+	part = part[i+len("\npackage memlensrt\n"):]
+	const open, end = "import (\n", "\n)\n"
+	pi, bi := strings.Index(part, open), strings.Index(body, open)
+	if pi < 0 || bi < 0 {
+		panic("instrument: runtime template without an import block")
+	}
+	pe := pi + strings.Index(part[pi:], end)
+	imports := part[pi+len(open) : pe+1]
+	body = body[:bi+len(open)] + imports + body[bi+len(open):]
+	return body + part[pe+len(end):]
 }
