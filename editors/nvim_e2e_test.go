@@ -17,6 +17,8 @@ import (
 type nvimReport struct {
 	Error    string   `json:"error"`
 	Steps    []string `json:"steps"`
+	Nvim     string   `json:"nvim"`
+	Native   bool     `json:"native"`
 	Messages []struct {
 		Type    int    `json:"type"`
 		Message string `json:"message"`
@@ -38,54 +40,141 @@ type nvimLens struct {
 	Command string `json:"command"`
 }
 
-// TestNeovim profiles each target in headless Neovim with the plugin (through
-// the lens for Go, :MemlensProfile for Python) and checks the end-of-line
-// extmarks, the summary lens, the hover window and :MemlensClear.
+// neovim is one Neovim the tests run on.
+type neovim struct {
+	version string // as in the subtest names: "0.7.2", "0.10.4"
+	path    string
+	// native: hints are vim.lsp.inlay_hint's (inline extmarks at the line
+	// end), not the plugin's end-of-line virtual text.
+	native bool
+}
+
+// neovims are the Neovims the plugin is tested on: Debian bookworm's 0.7.2
+// (on PATH) and trixie's 0.10.4, the first with native inlay hints, which
+// scripts/install-editor-deps.sh unpacks under the editor prefix.
+func neovims(t *testing.T) []neovim {
+	t.Helper()
+	return []neovim{
+		{version: "0.7.2", path: need(t, "nvim")},
+		{version: "0.10.4", path: need(t, filepath.Join(editorPrefix(), "bin", "nvim-0.10")), native: true},
+	}
+}
+
+// TestNeovim profiles each target in headless Neovim 0.7.2 and 0.10.4 with
+// the plugin (through the lens for Go, :MemlensProfile for Python) and
+// checks the hints as drawn (the plugin's extmarks on 0.7, native inlay
+// hints on 0.10, which must show as soon as the run ends), the summary
+// lens, the hover window and :MemlensClear. The Python runs start no
+// memlens of their own: the plugin, copied into a checkout whose
+// bin/memlens is built, must find that binary with no memlens on PATH.
 func TestNeovim(t *testing.T) {
-	nvim := need(t, "nvim")
+	nvims := neovims(t)
 	bin := memlensBinary(t)
 	root := repoRoot(t)
 	initLua := filepath.Join(root, "editors", "nvim", "test", "e2e_init.lua")
-	for i, tg := range targets {
-		t.Run(tg.name, func(t *testing.T) {
-			mode := "lens"
-			if i%2 == 1 {
-				mode = "command"
-			}
-			out := filepath.Join(t.TempDir(), "report.json")
-			plan, _ := json.Marshal(map[string]any{
-				"bin": bin, "line": tg.funcLine, "hover_line": tg.hoverLine, "mode": mode, "out": out,
-			})
-			log, err := run(t, 3*time.Minute, root, []string{"MEMLENS_E2E=" + string(plan)},
-				nvim, "--headless", "-u", initLua, filepath.Join(root, tg.file))
-			var rep nvimReport
-			data, rerr := os.ReadFile(out)
-			if rerr != nil || json.Unmarshal(data, &rep) != nil {
-				t.Fatalf("nvim wrote no report (%v, %v):\n%s", err, rerr, log)
-			}
-			if rep.Error != "" || err != nil {
-				t.Fatalf("nvim: %s (exit: %v)\nsteps: %v\nserver messages: %+v\n%s", rep.Error, err, rep.Steps, rep.Messages, log)
-			}
+	checkout := pluginCheckout(t, bin)
+	for _, nv := range nvims {
+		for i, tg := range targets {
+			t.Run(nv.version+"/"+tg.name, func(t *testing.T) {
+				mode := "lens"
+				if i%2 == 1 {
+					mode = "command"
+				}
+				out := filepath.Join(t.TempDir(), "report.json")
+				p := map[string]any{"line": tg.funcLine, "hover_line": tg.hoverLine, "mode": mode, "out": out}
+				env := []string{}
+				if mode == "lens" {
+					p["bin"] = bin
+				} else {
+					p["plugin_dir"] = filepath.Join(checkout, "editors", "nvim")
+					env = append(env, "PATH="+pathWithout(t, "memlens"))
+				}
+				plan, _ := json.Marshal(p)
+				env = append(env, "MEMLENS_E2E="+string(plan))
+				log, err := run(t, 3*time.Minute, root, env, nv.path, "--headless", "-u", initLua, filepath.Join(root, tg.file))
+				var rep nvimReport
+				data, rerr := os.ReadFile(out)
+				if rerr != nil || json.Unmarshal(data, &rep) != nil {
+					t.Fatalf("nvim wrote no report (%v, %v):\n%s", err, rerr, log)
+				}
+				if rep.Error != "" || err != nil {
+					t.Fatalf("nvim %s: %s (exit: %v)\nsteps: %v\nserver messages: %+v\n%s", rep.Nvim, rep.Error, err, rep.Steps, rep.Messages, log)
+				}
+				if !strings.HasPrefix(rep.Nvim, nv.version) || rep.Native != nv.native {
+					t.Errorf("ran Neovim %s (native hints %v), want %s (%v)", rep.Nvim, rep.Native, nv.version, nv.native)
+				}
 
-			shown := map[int]string{}
-			for _, h := range rep.Hints {
-				if h.Pos != "eol" {
-					t.Errorf("line %d: hint drawn at %q, want eol", h.Line, h.Pos)
+				shown := map[int]string{}
+				wantPos := "eol"
+				if nv.native {
+					wantPos = "inline"
 				}
-				if _, dup := shown[h.Line]; dup {
-					t.Errorf("line %d: two hint extmarks", h.Line)
+				for _, h := range rep.Hints {
+					if h.Pos != wantPos {
+						t.Errorf("line %d: hint drawn at %q, want %s", h.Line, h.Pos, wantPos)
+					}
+					if _, dup := shown[h.Line]; dup {
+						t.Errorf("line %d: two hint extmarks", h.Line)
+					}
+					shown[h.Line] = strings.TrimSpace(h.Text)
 				}
-				shown[h.Line] = strings.TrimSpace(h.Text)
-			}
-			checkHints(t, tg, shown)
-			checkSummaryLens(t, tg, rep.LensesAfter)
-			checkHover(t, tg, rep.Hover)
-			if len(rep.HintsAfterClear) != 0 {
-				t.Errorf(":MemlensClear left hints: %v", rep.HintsAfterClear)
-			}
-			t.Logf("nvim hints: %v", shown)
-		})
+				checkHints(t, tg, shown, true)
+				checkSummaryLens(t, tg, rep.LensesAfter)
+				checkHover(t, tg, rep.Hover)
+				if len(rep.HintsAfterClear) != 0 {
+					t.Errorf(":MemlensClear left hints: %v", rep.HintsAfterClear)
+				}
+				t.Logf("nvim %s hints: %v", rep.Nvim, shown)
+			})
+		}
 	}
+}
+
+// pluginCheckout lays out the plugin as a clone of the repository holds it,
+// with bin/memlens built (a copy of bin), in a temporary directory.
+func pluginCheckout(t *testing.T, bin string) string {
+	t.Helper()
+	dir := t.TempDir()
+	src := filepath.Join(repoRoot(t), "editors", "nvim", "lua")
+	err := filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		return copyFile(path, filepath.Join(dir, "editors", "nvim", "lua", rel), 0o644)
+	})
+	if err == nil {
+		err = copyFile(bin, filepath.Join(dir, "bin", "memlens"), 0o755)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func copyFile(from, to string, mode os.FileMode) error {
+	data, err := os.ReadFile(from)
+	if err == nil {
+		err = os.MkdirAll(filepath.Dir(to), 0o755)
+	}
+	if err == nil {
+		err = os.WriteFile(to, data, mode)
+	}
+	return err
+}
+
+// pathWithout is $PATH minus the directories that hold an executable name,
+// for runs on "a machine without memlens on PATH".
+func pathWithout(t *testing.T, name string) string {
+	t.Helper()
+	var keep []string
+	for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
+		if st, err := os.Stat(filepath.Join(dir, name)); err == nil && !st.IsDir() {
+			continue
+		}
+		keep = append(keep, dir)
+	}
+	return strings.Join(keep, string(os.PathListSeparator))
 }
 
 func checkSummaryLens(t *testing.T, tg target, lenses []nvimLens) {
@@ -107,18 +196,25 @@ func checkSummaryLens(t *testing.T, tg target, lenses []nvimLens) {
 	}
 }
 
-// TestNeovimScreen runs Neovim in a real terminal (tmux), profiles the Go
-// target and reads the screen: each hinted line shows its ×N at its end.
+// TestNeovimScreen runs Neovim 0.7.2 and 0.10.4 in a real terminal (tmux),
+// profiles the Go target and reads the screen: each hinted line shows its
+// ×N at its end, as soon as the run ends.
 func TestNeovimScreen(t *testing.T) {
-	nvim := need(t, "nvim")
+	nvims := neovims(t)
 	tmux := need(t, "tmux")
 	bin := memlensBinary(t)
+	for _, nv := range nvims {
+		t.Run(nv.version, func(t *testing.T) { neovimScreen(t, nv, tmux, bin) })
+	}
+}
+
+func neovimScreen(t *testing.T, nv neovim, tmux, bin string) {
 	root := repoRoot(t)
 	tg := targets[0]
 	initLua := filepath.Join(root, "editors", "nvim", "test", "tui_init.lua")
 
 	// A tmux server of our own, so nothing else's sessions are touched.
-	socket := fmt.Sprintf("memlens-e2e-%d", os.Getpid())
+	socket := fmt.Sprintf("memlens-e2e-%d-%s", os.Getpid(), nv.version)
 	tm := func(args ...string) (string, error) {
 		out, err := exec.Command(tmux, append([]string{"-L", socket}, args...)...).CombinedOutput()
 		return string(out), err
@@ -127,7 +223,7 @@ func TestNeovimScreen(t *testing.T) {
 	// hints show the allocated bytes and the count only.
 	plan, _ := json.Marshal(map[string]any{"bin": bin, "line": tg.funcLine,
 		"settings": map[string]any{"hints": []string{"alloc", "occurrences"}}})
-	shell := fmt.Sprintf("MEMLENS_E2E=%s %s -u %s %s", shellQuote(string(plan)), shellQuote(nvim),
+	shell := fmt.Sprintf("MEMLENS_E2E=%s %s -u %s %s", shellQuote(string(plan)), shellQuote(nv.path),
 		shellQuote(initLua), shellQuote(filepath.Join(root, tg.file)))
 	if out, err := tm("new-session", "-d", "-s", "e2e", "-x", "200", "-y", "50", shell); err != nil {
 		t.Fatalf("tmux new-session: %v\n%s", err, out)
@@ -179,8 +275,8 @@ func TestNeovimScreen(t *testing.T) {
 			}
 		}
 		if (len(shown) >= len(tg.occurrences) && summaryRE.MatchString(summary)) || time.Now().After(deadline) {
-			os.WriteFile(filepath.Join(artifactDir(t, "nvim"), "screen-go.txt"), []byte(screen), 0o644)
-			checkHints(t, tg, shown)
+			os.WriteFile(filepath.Join(artifactDir(t, "nvim"), "screen-go-"+nv.version+".txt"), []byte(screen), 0o644)
+			checkHints(t, tg, shown, false)
 			for l, h := range shown {
 				if !allocHintRE.MatchString(h) {
 					t.Errorf("line %d: hint %q, want the allocated bytes and ×N only (settings.hints)", l, h)

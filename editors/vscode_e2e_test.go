@@ -108,7 +108,7 @@ func TestVSCode(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkHints(t, tg, vscodeHints(t, strings.Split(string(src), "\n"), r.Lines))
+			checkHints(t, tg, vscodeHints(t, strings.Split(string(src), "\n"), r.Lines), true)
 			if r.LensBefore == nil || !strings.HasPrefix(r.LensBefore.Text, "Profile memory") {
 				t.Errorf("lens before the run: %+v, want Profile memory", r.LensBefore)
 			}
@@ -122,7 +122,7 @@ func TestVSCode(t *testing.T) {
 				if !r.Cleared {
 					t.Errorf("memlens: Clear did not clear")
 				}
-				checkHints(t, tg, vscodeHints(t, strings.Split(string(src), "\n"), r.PaletteLines))
+				checkHints(t, tg, vscodeHints(t, strings.Split(string(src), "\n"), r.PaletteLines), true)
 			}
 			if i == len(targets)-1 {
 				// memlens.hints = ["occurrences"] (edited last): the server got

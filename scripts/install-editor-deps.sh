@@ -4,6 +4,7 @@
 #   apt:  neovim (0.7.2), tmux, chromium, ripgrep, emacs-nox + elpa-eglot
 #   npm:  code-server 4.100.3 (the last release that runs on node 20),
 #         playwright-core, @vscode/vsce 3.7.1, typescript
+#   Neovim 0.10.4 from Debian trixie, unpacked under the prefix (see below)
 #   and the VS Code extension's own node_modules (editors/vscode).
 #
 # Idempotent: every step leaves a stamp under the prefix and is skipped on the
@@ -39,7 +40,7 @@ mark() { touch "$PREFIX/.stamp-$1"; }
 mkdir -p "$PREFIX"
 
 # --- Debian packages -------------------------------------------------------
-apt_packages=(neovim tmux chromium ripgrep emacs-nox elpa-eglot elpa-go-mode libkrb5-dev build-essential python3)
+apt_packages=(neovim tmux chromium ripgrep emacs-nox elpa-eglot elpa-go-mode libkrb5-dev build-essential python3 patchelf)
 missing=()
 for p in "${apt_packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -51,6 +52,62 @@ if [ ${#missing[@]} -gt 0 ]; then
 	# Other jobs on a shared machine may hold the dpkg lock for a while: wait for it.
 	$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
 	$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- Neovim 0.10.4 (native inlay hints) beside the system's 0.7.2 -----------
+# Debian bookworm has only 0.7.2, and installing trixie's 0.10.4 would upgrade
+# libc6 and ~40 other packages. So (shared/notes/editor-e2e.md): download
+# trixie's packages with a private apt state (its own sources.list, lists and
+# cache under the prefix; the machine's apt sources and dpkg status are never
+# read or written), unpack them into $PREFIX/nvim-0.10.4, and point the binary
+# at trixie's own loader and libraries with patchelf. The TUI works too: 0.10
+# re-executes its own binary for its UI server, which then finds the same
+# loader. $PREFIX/bin/nvim-0.10 runs it with its own runtime.
+NVIM10_VERSION=0.10.4
+nvim10="$PREFIX/nvim-$NVIM10_VERSION"
+nvim10_stamp="nvim-$NVIM10_VERSION"
+if ! stamp "$nvim10_stamp"; then
+	log "Neovim $NVIM10_VERSION (Debian trixie) into $nvim10"
+	# The Debian mirror the machine's own sources name (deb822 or one-line
+	# format), not the security archive.
+	mirror="$(
+		{
+			grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | sed 's/^URIs:[[:space:]]*//' | tr ' ' '\n'
+			grep -hs '^[[:space:]]*deb[[:space:]]' /etc/apt/sources.list /etc/apt/sources.list.d/*.list |
+				sed -E 's/^[[:space:]]*deb[[:space:]]+(\[[^]]*\][[:space:]]+)?//' | awk '{print $1}'
+		} | grep -E '^https?://' | grep -v -- '-security' | grep -E '/debian/?$' | head -1
+	)" || true # a missing sources file is no error
+	mirror="${mirror:-http://deb.debian.org/debian}"
+	apt_dir="$PREFIX/.apt-trixie"
+	rm -rf "$apt_dir" "$nvim10"
+	mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/debs" "$nvim10"
+	echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror trixie main" >"$apt_dir/sources.list"
+	apt_private=(
+		-o "Dir::Etc::sourcelist=$apt_dir/sources.list" -o Dir::Etc::sourceparts=-
+		-o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache"
+		-o Dir::State::status=/dev/null -o APT::Sandbox::User=root
+	)
+	apt-get "${apt_private[@]}" update -qq
+	(cd "$apt_dir/debs" && apt-get "${apt_private[@]}" download -qq \
+		neovim neovim-runtime libc6 libluajit-5.1-2 libluajit-5.1-common libmsgpack-c2 \
+		libtree-sitter0.22 libunibilium4 libuv1t64 libvterm0 lua-lpeg lua-luv libgcc-s1 libstdc++6)
+	for deb in "$apt_dir"/debs/*.deb; do
+		dpkg-deb -x "$deb" "$nvim10"
+	done
+	multiarch="$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)"
+	libdir="$nvim10/usr/lib/$multiarch"
+	loader="$(ls "$libdir"/ld-linux*.so.* | head -1)"
+	patchelf --set-interpreter "$loader" --set-rpath "$libdir" "$nvim10/usr/bin/nvim"
+	mkdir -p "$PREFIX/bin"
+	cat >"$PREFIX/bin/nvim-0.10" <<WRAPPER
+#!/bin/sh
+# Neovim $NVIM10_VERSION from Debian trixie (scripts/install-editor-deps.sh).
+VIMRUNTIME="$nvim10/usr/share/nvim/runtime" exec "$nvim10/usr/bin/nvim" "\$@"
+WRAPPER
+	chmod +x "$PREFIX/bin/nvim-0.10"
+	"$PREFIX/bin/nvim-0.10" --version | head -1 | grep -q "v$NVIM10_VERSION"
+	rm -rf "$apt_dir"
+	mark "$nvim10_stamp"
 fi
 
 # --- npm tools: vsce, typescript, playwright-core ---------------------------
@@ -107,4 +164,4 @@ if [ -e "$ext/package-lock.json" ]; then
 	fi
 fi
 
-log "ok: nvim $(nvim --version | head -1 | cut -d' ' -f2), $(tmux -V), chromium $(chromium --version 2>/dev/null | awk '{print $2}'), code-server $CODE_SERVER_VERSION in $PREFIX"
+log "ok: nvim $(nvim --version | head -1 | cut -d' ' -f2) and $("$PREFIX/bin/nvim-0.10" --version | head -1 | cut -d' ' -f2), $(tmux -V), chromium $(chromium --version 2>/dev/null | awk '{print $2}'), code-server $CODE_SERVER_VERSION in $PREFIX"

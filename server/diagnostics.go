@@ -3,7 +3,7 @@ package server
 import (
 	"fmt"
 	"path/filepath"
-	"sort"
+	"slices"
 
 	"go.lsp.dev/protocol"
 	"go.lsp.dev/uri"
@@ -81,27 +81,34 @@ func (s *Server) diagnosticsLocked(path string) []protocol.Diagnostic {
 	for _, pl := range s.profiledLinesLocked(path, 0, d.lineCount()-1) {
 		byRun[pl.entry] = append(byRun[pl.entry], pl)
 	}
-	for _, pls := range byRun {
-		sort.Slice(pls, func(i, j int) bool { return weight(pls[i].line) > weight(pls[j].line) })
-		for _, pl := range pls[:min(heaviestLines, len(pls))] {
-			if weight(pl.line) <= 0 {
+	for e, pls := range byRun {
+		r := e.cur
+		at := map[*profile.Line]int{}
+		for _, pl := range pls {
+			at[pl.line] = pl.at
+		}
+		heavy, _, _ := heaviest(r.result, r.fn)
+		shown := 0
+		for _, l := range heavy {
+			line, ok := at[l] // still where it was measured
+			if !ok {
 				continue
 			}
+			if shown++; shown > heaviestLines {
+				break
+			}
+			figures := s.hintFigures(r, l)
+			msg := "memory: " + hintLabel(r.result, l, figures, r.shares.pct[l.Line])
+			if !slices.Contains(figures, "alloc") {
+				msg += " (allocated " + profile.Bytes(l.AllocBytes) + ")"
+			}
 			diags = append(diags, protocol.Diagnostic{
-				Range:    protocol.Range{Start: protocol.Position{Line: uint32(pl.at)}, End: d.lineEnd(pl.at)},
+				Range:    protocol.Range{Start: protocol.Position{Line: uint32(line)}, End: d.lineEnd(line)},
 				Severity: protocol.DiagnosticSeverityInformation,
 				Source:   source,
-				Message:  protocol.String(fmt.Sprintf("memory: %s (allocated %s)", hintLabel(pl.entry.cur.result, pl.line, s.settings.Hints), profile.Bytes(pl.line.AllocBytes))),
+				Message:  protocol.String(msg),
 			})
 		}
 	}
 	return diags
-}
-
-// weight ranks lines for the diagnostics view: allocation, else RSS growth.
-func weight(l *profile.Line) int64 {
-	if l.AllocBytes > 0 {
-		return l.AllocBytes
-	}
-	return l.IncrementBytes
 }

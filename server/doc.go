@@ -8,7 +8,7 @@
 //   - while a profile runs, $/progress (building, running with the elapsed
 //     time, done or failed), cancellable from the editor;
 //   - afterwards an inlay hint at the end of every line that ran
-//     ("41.2 MiB  +7.3 MiB  ×1"), a summary lens ("memory: peak … ·
+//     ("alloc 4.0 KiB  ▲ 41%  ×106"), a summary lens ("memory: peak … ·
 //     allocated … · 3 calls · 0.4 s") with Timeline (the run's RSS as a
 //     sparkline, "Timeline ▁▂▅█▃"; only when the run was sampled),
 //     Re-profile and Clear beside it, and a hover with every figure of the
@@ -76,7 +76,14 @@
 //	python       string   Python interpreter (default python3 on PATH)
 //	hints        []string figures in the inlay hint, in order, from "mem",
 //	                      "increment", "alloc", "objects", "retained",
-//	                      "occurrences" (default ["mem", "increment", "occurrences"])
+//	                      "occurrences", "share" (default, or empty: per
+//	                      language, what matters — Go "alloc" where the line
+//	                      allocated, "increment" where it is 1 MiB or more
+//	                      either way; Python "increment" where non-zero,
+//	                      "alloc" where larger; then "occurrences"; and
+//	                      "share", ▲ N%, on the function's heaviest lines,
+//	                      at most three with 10% or more of its allocation
+//	                      (Go) or growth (Python))
 //	diagnostics  bool     also show the heaviest lines of each profiled function
 //	                      as information diagnostics, for editors without
 //	                      inlay hints (default false)

@@ -195,8 +195,26 @@ func TestGoProfileSession(t *testing.T) {
 			return m.Method == "window/showMessage" && strings.Contains(string(m.Params), `"type":3`) && strings.Contains(string(m.Params), "DefFunc — memory: peak")
 		})
 	}
-	for _, h := range c.inlayHints(uri, def, def+8) {
-		t.Logf("hint line %d: %s", h.Position.Line, h.Label)
+	// Go's default figures: the exact allocation where a line allocated,
+	// with its share of the function's on the heaviest, ×N alone elsewhere.
+	// Only var2 is on the heap: it is returned; repeat is inlined, and
+	// var1's and var3's arrays, dropped in DefFunc, stay on its stack.
+	labels := hintLabels(c.inlayHints(uri, def, def+8))
+	for l := def; l <= def+8; l++ {
+		t.Logf("hint line %d: %s", l, labels[l])
+	}
+	if labels[def+2] != "alloc 64 B  ▲ 100%  ×1" {
+		t.Errorf("hint of var2 %q, want alloc 64 B  ▲ 100%%  ×1", labels[def+2])
+	}
+	for _, l := range []int{def + 1, def + 3} {
+		if labels[l] != "×1" {
+			t.Errorf("hint of line %d (allocates nothing) %q, want ×1", l, labels[l])
+		}
+	}
+	for l := def + 4; l <= def+7; l++ {
+		if labels[l] != "×1" {
+			t.Errorf("hint of line %d (allocates nothing) %q, want ×1", l, labels[l])
+		}
 	}
 	if len(titles) != 3 || !strings.HasPrefix(titles[0], "memory: ") || !strings.Contains(titles[0], "1 call") {
 		t.Errorf("summary lens %q", titles)
@@ -261,6 +279,11 @@ func TestPythonProfileSession(t *testing.T) {
 	}
 	if h := c.hover(uri, def+1, 0); !strings.Contains(h, "occurrences") {
 		t.Errorf("hover:\n%s", h)
+	}
+	// Python's default figures: the increment where there is one, the
+	// allocation where it is larger (the list of ten), ×N; no object count.
+	if label := hintLabels(c.inlayHints(uri, def+1, def+1))[def+1]; !regexp.MustCompile(`^(\+[0-9.]+ (B|KiB|MiB)  )?(▲ [0-9]+%  )?alloc [0-9]+ B  (▲ [0-9]+%  )?×1$`).MatchString(label) {
+		t.Errorf("python hint %q, want the allocation and ×1", label)
 	}
 	c.didChange(uri, 2, rng{Start: pos{Line: 0}, End: pos{Line: 0}}, "\n\n")
 	moved := hintCounts(t, c.inlayHints(uri, 0, 1000))

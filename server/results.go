@@ -32,6 +32,9 @@ type run struct {
 	// once it changes.
 	funcText string
 	finished time.Time
+	// shares are the percentages of the function's heaviest lines, shown
+	// in their hints ("▲ 41%").
+	shares lineShares
 }
 
 // errorFiles lists the files that r's errors point at.
@@ -63,6 +66,7 @@ func (s *Server) storeRunLocked(r *run) {
 	}
 	s.lastRun++
 	r.id = s.lastRun
+	r.shares = shares(r.result, r.fn)
 	e.cur = r
 	s.generation++
 }

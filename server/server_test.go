@@ -142,7 +142,9 @@ func TestLoadedProfileFollowsEdits(t *testing.T) {
 		}
 		return out
 	}
-	want := map[int]string{2: "1.0 MiB  +0 B  ×1", 3: "1.0 MiB  +80 B  ×1", 4: "1.0 MiB  +0 B  ×11", 5: "1.0 MiB  +0 B  ×10", 7: "1.0 MiB  +0 B  ×1"}
+	// Go's default figures: the allocation (with its share on the heaviest
+	// line) and ×N; the 80 B increment is below the 1 MiB that shows RSS.
+	want := map[int]string{2: "×1", 3: "alloc 80 B  ▲ 100%  ×1", 4: "×11", 5: "×10", 7: "×1"}
 	if got := hintLines(); !equalMaps(got, want) {
 		t.Errorf("hints %v, want %v", got, want)
 	}

@@ -55,10 +55,12 @@ type Entry struct {
 }
 
 // hintFigures are the names accepted in the hints setting.
-var hintFigures = []string{"mem", "increment", "alloc", "objects", "retained", "occurrences"}
+var hintFigureNames = []string{"mem", "increment", "alloc", "objects", "retained", "occurrences", "share"}
 
+// defaultSettings leaves Hints empty: each language's own figures (see
+// hintFigures).
 func defaultSettings() Settings {
-	return Settings{Hints: []string{"mem", "increment", "occurrences"}}
+	return Settings{}
 }
 
 // parseSettings applies a settings object over base. Only the keys present
@@ -107,13 +109,13 @@ func parseSettings(base Settings, raw []byte) (Settings, error) {
 			var hints []string
 			if err = json.Unmarshal(val, &hints); err == nil {
 				for _, h := range hints {
-					if !slices.Contains(hintFigures, h) {
-						err = fmt.Errorf("unknown figure %q (want %s)", h, strings.Join(hintFigures, ", "))
+					if !slices.Contains(hintFigureNames, h) {
+						err = fmt.Errorf("unknown figure %q (want %s)", h, strings.Join(hintFigureNames, ", "))
 						break
 					}
 				}
 				if len(hints) == 0 {
-					hints = defaultSettings().Hints
+					hints = nil // each language's default
 				}
 				st.Hints = hints
 			}

@@ -1,24 +1,33 @@
 -- Headless end-to-end driver for the memlens Neovim plugin, run by
 -- editors/nvim_e2e_test.go as
 --
---   MEMLENS_E2E='{"bin":…,"line":…,"mode":"lens"|"command","hover_line":…,"out":…}' \
+--   MEMLENS_E2E='{"bin":…,"plugin_dir":…,"line":…,"mode":"lens"|"command","hover_line":…,"out":…}' \
 --     nvim --headless -u e2e_init.lua FILE
 --
 -- It acts as a user would (waits for the "Profile memory" lens on the
 -- function's line, runs it or :MemlensProfile, opens the hover, runs
 -- :MemlensClear) and writes what Neovim shows, read back from extmarks, lenses
 -- and the hover window, as JSON to plan.out. The Go test judges it.
+--
+-- Without plan.bin the plugin finds memlens itself (PATH, then bin/memlens
+-- of its checkout); plan.plugin_dir is the plugin to load (default: the one
+-- beside this file). The hints are the plugin's default view: native inlay
+-- hints on Neovim >= 0.10, end-of-line virtual text before.
 local plan = vim.fn.json_decode(os.getenv('MEMLENS_E2E'))
 local here = debug.getinfo(1, 'S').source:sub(2)
-local plugin_dir = vim.fn.fnamemodify(here, ':p:h:h')
+local plugin_dir = plan.plugin_dir or vim.fn.fnamemodify(here, ':p:h:h')
 vim.opt.runtimepath:prepend(plugin_dir)
 vim.opt.swapfile = false
+-- Python's ftplugin probes the python3 provider (pynvim) otherwise: 10-20 s
+-- under pyenv shims, and nothing memlens uses.
+vim.g.loaded_python3_provider = 0
 vim.opt.shadafile = 'NONE'
 
 local report = { messages = {}, steps = {} }
 
+local started = vim.loop.hrtime()
 local function step(name)
-  table.insert(report.steps, name)
+  table.insert(report.steps, string.format('%s (%.1f s)', name, (vim.loop.hrtime() - started) / 1e9))
 end
 
 local function finish(err)
@@ -44,7 +53,11 @@ end
 
 local memlens = require('memlens')
 local hints = require('memlens.hints')
-memlens.setup({ cmd = { plan.bin, 'serve' }, native_inlay_hints = false })
+memlens.setup({ cmd = plan.bin and { plan.bin, 'serve' } or nil })
+local native = vim.fn.has('nvim-0.10') == 1
+local v = vim.version()
+report.nvim = string.format('%d.%d.%d', v.major, v.minor, v.patch)
+report.native = native
 
 local function wait(ms, what, cond)
   if not vim.wait(ms, cond, 100) then
@@ -52,9 +65,22 @@ local function wait(ms, what, cond)
   end
 end
 
+-- hint_marks reads the hints drawn in buf: the plugin's extmarks, or on
+-- Neovim >= 0.10 those of vim.lsp.inlay_hint, which its decoration provider
+-- sets when the window is redrawn (as a UI does after every event; headless
+-- Neovim redraws only when told).
 local function hint_marks(buf)
+  local ns = hints.ns
+  if native then
+    vim.cmd('redraw')
+    local spaces = vim.api.nvim_get_namespaces()
+    ns = spaces['vim_lsp_inlayhint'] or spaces['nvim.lsp.inlayhint']
+    if ns == nil then
+      return {}
+    end
+  end
   local out = {}
-  for _, m in ipairs(vim.api.nvim_buf_get_extmarks(buf, hints.ns, 0, -1, { details = true })) do
+  for _, m in ipairs(vim.api.nvim_buf_get_extmarks(buf, ns, 0, -1, { details = true })) do
     local texts = {}
     for _, chunk in ipairs(m[4].virt_text or {}) do
       table.insert(texts, chunk[1])
@@ -137,16 +163,18 @@ local function run()
   end
   step('profile started')
 
-  wait(plan.timeout_ms or 120000, 'hints', function()
-    return error_message() ~= nil or #hint_marks(buf) > 0
+  wait(plan.timeout_ms or 120000, 'the summary lens', function()
+    return error_message() ~= nil or has_lens(buf, plan.line, '^memory: .*%d+ calls?')
   end)
   if error_message() then
     error('server: ' .. error_message(), 0)
   end
-  -- The summary lens arrives with the codeLens refresh sent with the hints.
-  wait(20000, 'the summary lens', function()
-    return has_lens(buf, plan.line, '^memory:')
+  -- The hints come with the refresh sent with the summary lens's, at once:
+  -- no edit, cursor move or reload needed.
+  wait(10000, 'hints', function()
+    return #hint_marks(buf) > 0
   end)
+  vim.wait(300)
   report.hints = hint_marks(buf)
   report.lenses_after = lenses(buf)
   step('hints')
@@ -171,9 +199,15 @@ local function run()
     return has_lens(buf, plan.line, '^Profile memory')
   end)
   -- The plugin blanks its hints at once; ask the server again to see that
-  -- it dropped them too.
-  hints.request(memlens.client(buf), buf)
-  vim.wait(1000)
+  -- it dropped them too. Native hints go with the server's refresh.
+  if native then
+    vim.wait(5000, function()
+      return #hint_marks(buf) == 0
+    end, 100)
+  else
+    hints.request(memlens.client(buf), buf)
+    vim.wait(1000)
+  end
   report.hints_after_clear = hint_marks(buf)
   step('cleared')
 end

@@ -7,6 +7,9 @@ local plan = vim.fn.json_decode(os.getenv('MEMLENS_E2E'))
 local here = debug.getinfo(1, 'S').source:sub(2)
 vim.opt.runtimepath:prepend(vim.fn.fnamemodify(here, ':p:h:h'))
 vim.opt.swapfile = false
+-- Python's ftplugin probes the python3 provider (pynvim) otherwise: 10-20 s
+-- under pyenv shims, and nothing memlens uses.
+vim.g.loaded_python3_provider = 0
 vim.opt.shadafile = 'NONE'
 vim.opt.number = true
 vim.opt.wrap = false
@@ -16,7 +19,7 @@ vim.opt.laststatus = 0
 vim.opt.shortmess:append('I')
 
 local memlens = require('memlens')
-memlens.setup({ cmd = { plan.bin, 'serve' }, settings = plan.settings, native_inlay_hints = false })
+memlens.setup({ cmd = { plan.bin, 'serve' }, settings = plan.settings })
 
 local function has_profile_lens(buf)
   for _, l in ipairs(vim.lsp.codelens.get(buf) or {}) do

@@ -239,7 +239,22 @@ async function lensAbove(page, line) {
   }, target.top);
 }
 
+// clickLensCommand clicks the lens command titled title above line. Lenses
+// are re-rendered when the server answers a lens request (after attach, on
+// refreshes), which can detach the element found: find it again and retry.
 async function clickLensCommand(page, line, title) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await clickLensCommandOnce(page, line, title);
+      return;
+    } catch (err) {
+      if (attempt >= 5 || !/not attached|not stable|detached/i.test(String(err))) throw err;
+      await sleep(300);
+    }
+  }
+}
+
+async function clickLensCommandOnce(page, line, title) {
   const lines = await editorLines(page);
   const target = lines.find((l) => l.line === line);
   const handle = await page.evaluateHandle(
@@ -259,7 +274,7 @@ async function clickLensCommand(page, line, title) {
   );
   const el = handle.asElement();
   if (!el) throw new Error(`no "${title}" lens above line ${line}`);
-  await el.click();
+  await el.click({ timeout: 5000 });
 }
 
 async function goToLine(page, line) {

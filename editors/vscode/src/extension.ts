@@ -59,7 +59,7 @@ export function serverSettings(scope?: vscode.ConfigurationScope): Record<string
   return {
     timeout: c.get<string>('timeout', '2m'),
     env: c.get<Record<string, string>>('env', {}),
-    hints: c.get<string[]>('hints', ['mem', 'increment', 'occurrences']),
+    hints: c.get<string[]>('hints', []),
     python: c.get<string>('python', ''),
     buildFlags: c.get<string[]>('buildFlags', []),
     diagnostics: c.get<boolean>('diagnostics', false),

@@ -1,7 +1,7 @@
 -- memlens for Neovim: starts `memlens serve` for Go and Python buffers and shows
 -- its line-by-line memory profiles.
 --
---   require('memlens').setup({ cmd = { 'memlens', 'serve' } })
+--   require('memlens').setup({})   -- or setup({ cmd = { '/path/to/memlens', 'serve' } })
 --
 -- What the server offers and how it is shown:
 --   * code lenses ("Profile memory" above every function, then the summary with
@@ -19,8 +19,10 @@ local hints = require('memlens.hints')
 local M = {}
 
 local defaults = {
-  -- The server command.
-  cmd = { 'memlens', 'serve' },
+  -- The server command. Unset: `memlens serve` with the memlens on PATH,
+  -- else with bin/memlens of the checkout this plugin is in (`make build`
+  -- there, or lazy.nvim's build = 'make build').
+  cmd = nil,
   filetypes = { 'go', 'python' },
   -- The project root is the nearest directory holding one of these; a buffer
   -- outside any project uses its own directory.
@@ -107,6 +109,21 @@ function M.refresh(client)
   end
 end
 
+-- Neovim 0.10's own workspace/inlayHint/refresh handler asks for the hints
+-- again but never draws the answer while the buffer is unchanged: its
+-- decoration provider skips every line already drawn for the buffer's
+-- version, and a refresh after a profile arrives with the same version
+-- (fixed in 0.11 by neovim/neovim#32446, which forgets the drawn lines).
+-- enable() starts the buffer's hint state afresh, drawn lines included, and
+-- requests the hints: what 0.11 does on a refresh.
+local native_refresh_skips_drawn_lines = vim.fn.has('nvim-0.10') == 1 and vim.fn.has('nvim-0.11') == 0
+
+local function redraw_native_hints(buf)
+  if vim.lsp.inlay_hint.is_enabled({ bufnr = buf }) then
+    vim.lsp.inlay_hint.enable(true, { bufnr = buf })
+  end
+end
+
 local function capabilities()
   local caps = vim.lsp.protocol.make_client_capabilities()
   caps.workspace = caps.workspace or {}
@@ -138,6 +155,14 @@ local function handlers()
         vim.schedule(function()
           for _, b in ipairs(attached_buffers(client)) do
             hints.request(client, b)
+          end
+        end)
+        return vim.NIL
+      end
+      if client and native_refresh_skips_drawn_lines then
+        vim.schedule(function()
+          for _, b in ipairs(attached_buffers(client)) do
+            redraw_native_hints(b)
           end
         end)
         return vim.NIL
@@ -219,11 +244,11 @@ local function server_settings()
   return s
 end
 
-local function client_config(root)
+local function client_config(root, cmd)
   local settings = server_settings()
   return {
     name = 'memlens',
-    cmd = M.config.cmd,
+    cmd = cmd,
     root_dir = root,
     workspace_folders = { { uri = vim.uri_from_fname(root), name = root } },
     capabilities = capabilities(),
@@ -236,6 +261,51 @@ local function client_config(root)
   }
 end
 
+-- checkout_binary is bin/memlens of the repository this file is in
+-- (REPO/editors/nvim/lua/memlens/init.lua), or nil when it is not built.
+local function checkout_binary()
+  local source = debug.getinfo(1, 'S').source
+  if source:sub(1, 1) ~= '@' then
+    return nil
+  end
+  local root = vim.fn.fnamemodify(source:sub(2), ':p:h:h:h:h:h')
+  for _, name in ipairs({ 'memlens', 'memlens.exe' }) do
+    local bin = root .. '/bin/' .. name
+    if vim.fn.executable(bin) == 1 then
+      return bin
+    end
+  end
+  return nil
+end
+
+-- server_cmd is the command that runs the server: config.cmd, else the
+-- memlens on PATH, else the checkout's bin/memlens; nil (after saying how to
+-- get one) when there is none. Looked up at each start, so that a binary
+-- built after setup() is found.
+local function server_cmd()
+  if M.config.cmd then
+    if vim.fn.executable(M.config.cmd[1]) == 1 then
+      return M.config.cmd
+    end
+    vim.notify_once('memlens: ' .. M.config.cmd[1] .. ' not found (cmd in require("memlens").setup())', vim.log.levels.WARN)
+    return nil
+  end
+  if vim.fn.executable('memlens') == 1 then
+    return { 'memlens', 'serve' }
+  end
+  local bin = checkout_binary()
+  if bin then
+    return { bin, 'serve' }
+  end
+  vim.notify_once(
+    'memlens: no memlens binary: not on PATH, and bin/memlens of the plugin\'s checkout is not built. '
+      .. 'Run `make build` in the memlens repository (lazy.nvim: build = "make build"), '
+      .. 'or set cmd in require("memlens").setup()',
+    vim.log.levels.WARN
+  )
+  return nil
+end
+
 -- attach starts (or reuses) the memlens client for buf's project and attaches it.
 function M.attach(buf)
   buf = (buf == nil or buf == 0) and vim.api.nvim_get_current_buf() or buf
@@ -243,20 +313,20 @@ function M.attach(buf)
   if name == '' or vim.bo[buf].buftype ~= '' then
     return nil
   end
-  if vim.fn.executable(M.config.cmd[1]) ~= 1 then
-    vim.notify_once('memlens: ' .. M.config.cmd[1] .. ' not found; set cmd in require("memlens").setup()', vim.log.levels.WARN)
+  local cmd = server_cmd()
+  if cmd == nil then
     return nil
   end
   local root = find_root(name)
   if vim.lsp.start then
     -- 0.8 and later: reuses the client of the same name and root.
-    return vim.lsp.start(client_config(root), { bufnr = buf })
+    return vim.lsp.start(client_config(root, cmd), { bufnr = buf })
   end
   local id = clients_by_root[root]
   if id == nil or vim.lsp.get_client_by_id(id) == nil or vim.lsp.get_client_by_id(id).is_stopped() then
-    id = vim.lsp.start_client(client_config(root))
+    id = vim.lsp.start_client(client_config(root, cmd))
     if id == nil then
-      vim.notify('memlens: could not start ' .. table.concat(M.config.cmd, ' '), vim.log.levels.ERROR)
+      vim.notify('memlens: could not start ' .. table.concat(cmd, ' '), vim.log.levels.ERROR)
       return nil
     end
     clients_by_root[root] = id
