@@ -143,6 +143,11 @@ type Line struct {
 	// PeakAllocBytes is the highest traced heap growth seen inside one run of
 	// the line (Python): a buffer allocated and freed within the line shows here.
 	PeakAllocBytes int64 `json:"peak_alloc_bytes,omitempty"`
+	// NetAllocBytes is the net change of the traced heap across the line,
+	// summed over its runs (Python): what the line freed counts against
+	// what it allocated, so it is negative for a line that frees (`del x`).
+	// AllocBytes never is: it counts what was allocated.
+	NetAllocBytes int64 `json:"net_alloc_bytes,omitempty"`
 	// RetainedBytes is the part of AllocBytes still live when the run ended.
 	RetainedBytes   int64 `json:"retained_bytes"`
 	RetainedObjects int64 `json:"retained_objects,omitempty"`

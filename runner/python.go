@@ -213,6 +213,7 @@ const (
 	pyColPeakAlloc
 	pyColRetained
 	pyColRetainedBlocks
+	pyColNet
 	pyCols
 )
 
@@ -262,6 +263,7 @@ func (f pyFunction) toProfile(files map[string][]string) profile.Function {
 			l.IncrementBytes = row[pyColIncrement]
 			l.AllocBytes = row[pyColAlloc]
 			l.PeakAllocBytes = row[pyColPeakAlloc]
+			l.NetAllocBytes = row[pyColNet]
 			l.RetainedBytes = row[pyColRetained]
 			l.RetainedObjects = row[pyColRetainedBlocks]
 			l.Code = l.Code || l.Occurrences > 0

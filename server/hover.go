@@ -51,6 +51,10 @@ func lineDetails(e *runEntry, l *profile.Line, at int) string {
 	row("mem usage (RSS, highest)", profile.Bytes(int64(l.MemUsageBytes)), "")
 	row("increment", profile.SignedBytes(l.IncrementBytes), signedPerCall(l.IncrementBytes, calls))
 	row("allocated", profile.Bytes(l.AllocBytes), perCall(l.AllocBytes))
+	if r.result.Language == "python" {
+		// Allocated counts what the line allocated; this nets its frees.
+		row("net heap change", profile.SignedBytes(l.NetAllocBytes), signedPerCall(l.NetAllocBytes, calls))
+	}
 	if r.result.CountsObjects() {
 		row("objects", fmt.Sprint(l.AllocObjects), countPerCall(l.AllocObjects, calls))
 	}

@@ -10,9 +10,29 @@ keeps a partial table) and once more at exit.
 
 Per line and summed over its runs it records what memory_profiler records
 (occurrences; RSS after the line, the highest; RSS increment, but against the
-reading just before the line rather than a maximum) plus exact heap figures
-from tracemalloc: the net traced bytes across the line, the peak inside one
-run of the line, and what the line's allocations still hold at exit.
+reading just before the line rather than a maximum) plus heap figures from
+tracemalloc:
+
+- allocated (gross, never negative): per run of the line, how far the traced
+  heap's peak rose above where it was when the run started (the peak is
+  reset at the start of every run), summed over runs. Frees do not cancel
+  allocations: a loop that allocates ten buffers and a later line that drops
+  them show ten buffers allocated and nothing allocated by the dropping
+  line; a buffer allocated and freed inside one run counts. What is
+  allocated and freed several times within one run counts once, at its
+  highest (tracemalloc keeps a peak, not a sum of allocations). Callees
+  are included. A function's total sums the lines of its outermost frames,
+  so it equals the sum of its lines, except for recursion (and lines of a
+  comprehension or nested function running inside another of its lines
+  before 3.12), where an allocation counts once in the total although
+  several of the function's lines, open on the stack, hold it. Python 3.8
+  has no tracemalloc.reset_peak: there, a run's peak is seen only when it
+  sets a new high for the process, and otherwise its net growth, if any,
+  counts.
+- net: the traced heap's change across the line, summed over runs (frees
+  count against it; it is negative for `del x`).
+- peak: the highest growth seen inside one run.
+- retained: what the line's allocations still hold at exit.
 
 Events come from sys.monitoring on 3.12+ and from sys.settrace before.
 Threads are traced too; each thread keeps its own line state, and heap/RSS
@@ -189,7 +209,7 @@ class Func(object):
     """The profile of one code object, summed over its calls and threads."""
 
     __slots__ = ("code", "name", "module", "file", "start", "end", "code_lines",
-                 "calls", "alloc", "lines", "depth")
+                 "calls", "alloc", "lines")
 
     def __init__(self, code, module):
         self.code = code
@@ -206,27 +226,36 @@ class Func(object):
             self.end = max(lines + [self.start])
             self.code_lines = lines
         self.calls = 0
-        self.alloc = 0
-        self.depth = {}  # thread state -> active calls, to count nested calls' allocation once
-        # One stats list per line, made now so the hot path never allocates:
-        # [occurrences % 256, max RSS after, RSS increment, traced net bytes,
-        #  peak traced growth in one run, retained bytes, retained blocks,
-        #  occurrences // 256]
+        self.alloc = 0  # allocated in its outermost frames: each byte once (see FrameTracer.step)
+        # One stats list per line (_ST_* below), made now so that the hot
+        # path never allocates.
         self.lines = {}
         for n in range(self.start, self.end + 1):
-            self.lines[n] = [0, 0, 0, 0, 0, 0, 0, 0]
+            self.lines[n] = _new_stats(n)
 
     def stats(self, line):
         st = self.lines.get(line)
         if st is None:  # a line outside the def (a decorator's own code): keep it
-            st = self.lines[line] = [0, 0, 0, 0, 0, 0, 0, 0]
+            st = self.lines[line] = _new_stats(line)
         return st
 
 
+# A line's stats list: [occurrences % 256, max RSS after, RSS increment,
+# allocated (gross: the peak growth of the traced heap inside each run,
+# summed over runs), highest peak growth in one run, retained bytes,
+# retained blocks, occurrences // 256, net traced change summed over runs,
+# the line number].
+#
 # Occurrences are counted in two parts, st[0] below 256 and st[_OCC_HI] in
 # units of 256, so that counting a line event makes no int: Python caches
 # the ints up to 256, every other one is a (traced) allocation.
 _OCC_HI = 7
+_ST_NET = 8
+_ST_LINE = 9
+
+
+def _new_stats(line):
+    return [0, 0, 0, 0, 0, 0, 0, 0, 0, line]
 
 
 def _occurrences(st):
@@ -286,8 +315,28 @@ def _classify(code, frame_globals):
 
 # --- readings and per-line bookkeeping ---------------------------------------
 
-_traced = tracemalloc.get_traced_memory
-_reset_peak = getattr(tracemalloc, "reset_peak", None) or (lambda: None)
+_reset_peak = getattr(tracemalloc, "reset_peak", None)
+if _reset_peak is not None:
+    _traced = tracemalloc.get_traced_memory
+else:
+    # Python 3.8 has no tracemalloc.reset_peak: its peak is the highest
+    # traced heap since tracing started. When that high rose since the
+    # previous reading, the new high was reached since then and is that
+    # stretch's peak; when it did not, the stretch's peak is unknown and
+    # only the current heap counts (a buffer allocated and freed inside a
+    # line shows only when it sets a new high for the process).
+    _get_traced_memory = tracemalloc.get_traced_memory
+    _high = [0]
+
+    def _traced():
+        cur, pk = _get_traced_memory()
+        if pk > _high[0]:
+            _high[0] = pk
+            return cur, pk
+        return cur, cur
+
+    def _reset_peak():
+        pass
 _now = time.perf_counter_ns if hasattr(time, "perf_counter_ns") else (lambda: int(time.perf_counter() * 1e9))
 
 
@@ -307,7 +356,7 @@ class ThreadState(object):
 # events left before RSS is read again].
 _last = [0, 0, None, 0, 0, 0]
 _thread_count = [0]
-_PEAK_NOISE = 0
+_PEAK_NOISE = 0  # see _calibrate
 
 
 def _sync(ts):
@@ -340,11 +389,12 @@ class FrameTracer(object):
     """The line state of one running profiled frame (a generator keeps one across yields)."""
 
     __slots__ = ("fn", "lines", "ts", "st", "count", "acc0", "racc0", "cur0", "hi", "lifehi",
-                 "entry_acc", "outer", "parent", "bound", "frame", "code", "own")
+                 "skip", "parent", "bound", "frame", "code", "own")
 
     def __init__(self):
         self.bound = self.trace  # made once: creating it per event would allocate
         self.st = None
+        self.skip = None
         self.hi = self.cur0 = self.lifehi = 0
 
     def step(self, newline, count, _traced=_traced, _last=_last, _reset_peak=_reset_peak):
@@ -380,6 +430,7 @@ class FrameTracer(object):
             top.hi = pk
         ts = self.ts
         st = self.st
+        fresh = False  # an int kept below replaces a cached small one: see the end
         if st is not None:
             if self.count:
                 n = st[0] + 1
@@ -390,37 +441,59 @@ class FrameTracer(object):
             if rss > st[1]:
                 st[1] = rss
             if ts.racc is not self.racc0:
+                fresh = not st[2]
                 st[2] += ts.racc - self.racc0
             own = 0
             if ts.acc is not self.acc0:
                 own = ts.acc - self.acc0
                 if own:
-                    st[3] += own
-            # Our own reading leaves _PEAK_NOISE in the peak just after the
-            # line starts; a smaller peak is that, not the line.
+                    fresh = fresh or not st[8]
+                    st[8] += own  # _ST_NET
+            # The run's allocation is the growth of the traced heap's peak
+            # inside it. Our own reading leaves _PEAK_NOISE in the peak just
+            # after the line starts; a smaller peak is that, not the line.
             hi = self.hi
             p = hi - self.cur0
             if _thread_count[0] > 1:
                 # What other threads kept meanwhile raised the heap too:
                 # it is not this line's peak.
                 p -= cur - self.cur0 - own
-            if p > st[4] and p > _PEAK_NOISE:
-                st[4] = p
+            if p > _PEAK_NOISE:
+                fresh = fresh or not st[3]
+                if p > st[4]:
+                    st[4] = p
+                skip = self.skip
+                if skip is None:  # the function's outermost frame: the total too
+                    st[3] += p
+                    self.fn.alloc += p
+                elif st[9] not in skip:  # _ST_LINE; else an enclosing run of the line has it
+                    st[3] += p
             if hi > self.lifehi:
                 self.lifehi = hi
         if newline is not None:
-            self.st = self.lines.get(newline) or self.fn.stats(newline)
+            st = self.lines.get(newline)
+            if st is None:
+                st = self.fn.stats(newline)
+                fresh = True
+            self.st = st
             self.count = count
             self.acc0 = ts.acc
             self.racc0 = ts.racc
         else:
             self.st = None
+        # Its temporaries would stay in the peak the next line starts from:
+        # they go first.
+        pk = d = own = p = hi = rss = None
+        if fresh:
+            # What this step kept grew the heap after the reading (a line's
+            # first figures, a new stats list): read again, so that the
+            # growth is nobody's. Otherwise the ints kept replace ints of
+            # the same size and the heap nets out.
+            cur = _traced()[0]
         last[0] = cur
         last[2] = ts
         self.cur0 = cur
         self.hi = cur
-        # The ints made by this bookkeeping replace ints of the same size,
-        # so the traced heap nets out; only the peak sees them (_PEAK_NOISE).
         _reset_peak()
 
     def enter(self, fn, ts, frame, code):
@@ -434,19 +507,33 @@ class FrameTracer(object):
         self.hi = self.cur0 = self.lifehi = 0
         self.parent = ts.top
         ts.top = self
-        self.outer = False
+        self.skip = self._enclosing_lines()
         if own:
             fn.calls += 1
-            d = fn.depth.get(ts, 0)
-            fn.depth[ts] = d + 1
-            self.outer = d == 0
         self.step(code.co_firstlineno, 1)
-        self.entry_acc = self.acc0
+
+    def _enclosing_lines(self):
+        """The lines of this function open in enclosing frames of this
+        thread (recursion, a comprehension's own frame before 3.12), or None
+        when there is none: allocation inside one of those lines is already
+        that line's, and every allocation in the frame is already in the
+        function's total."""
+        fn = self.fn
+        a = self.parent
+        while a is not None and a.fn is not fn:
+            a = a.parent
+        if a is None or a.st is None:
+            return None
+        line = a.st[9]  # _ST_LINE
+        if a.skip is None:
+            return frozenset((line,))
+        return a.skip if line in a.skip else a.skip | frozenset((line,))
 
     def resume(self, ts, line):
         self.ts = ts
         self.parent = ts.top
         ts.top = self
+        self.skip = self._enclosing_lines()
         # The profiled function's own line goes on: measured, not counted
         # again. memory_profiler counts a nested generator expression's
         # resumption as a new event of its line; so does memlens.
@@ -463,17 +550,7 @@ class FrameTracer(object):
         _last[5] = 0
         self.step(None, 0)
         self._pop()
-        fn = self.fn
-        ts = self.ts
-        if self.own:
-            d = fn.depth.get(ts, 1) - 1
-            if d:
-                fn.depth[ts] = d
-            else:
-                fn.depth.pop(ts, None)
-        if self.outer:
-            fn.alloc += ts.acc - self.entry_acc
-        self.fn = self.lines = self.ts = self.frame = self.code = None
+        self.fn = self.lines = self.ts = self.frame = self.code = self.skip = None
         _pool.append(self)
 
     def _pop(self):
@@ -714,8 +791,8 @@ def _result(final):
     for fn in list(_all_funcs):
         lines = []
         for n, st in sorted(list(fn.lines.items())):
-            if st[0] or st[_OCC_HI] or st[1] or st[2] or st[3] or st[5]:
-                lines.append([n, _occurrences(st)] + st[1:_OCC_HI])
+            if st[0] or st[_OCC_HI] or st[1] or st[2] or st[3] or st[5] or st[_ST_NET]:
+                lines.append([n, _occurrences(st)] + st[1:_OCC_HI] + [st[_ST_NET]])
         retained = sum(st[5] for st in list(fn.lines.values()))
         funcs.append({
             "name": fn.name, "module": fn.module, "file": fn.file,
@@ -896,17 +973,33 @@ def _at_exit():
 # --- running the script ------------------------------------------------------
 
 def _calibrate():
-    """Heap the tracer's own baseline reading leaves in the peak, subtracted later."""
+    """Sets _PEAK_NOISE: what the tracer's own bookkeeping leaves in the peak
+    a line starts from. The ints a step stores (a line's first allocated
+    total, a new RSS figure) are made after its reading, so a line that
+    allocates nothing can still see some bytes of peak growth. Measured by
+    running the real FrameTracer.step over a stand-in function whose lines
+    alternate between allocating and not; the largest peak growth of the
+    lines that allocate nothing is the noise."""
     global _PEAK_NOISE
-    ballast = bytearray(1 << 16)  # readings above 256 are real int objects, as later on
-    noise = 0
-    for _ in range(3):
-        _reset_peak()
-        base = _traced()[0]
-        _, pk = _traced()
-        noise = max(noise, pk - base)
-    _PEAK_NOISE = noise
-    del ballast
+    fn = Func.__new__(Func)
+    fn.alloc = 0
+    fn.lines = dict((n, _new_stats(n)) for n in range(16))
+    ts = ThreadState()
+    ft = FrameTracer()
+    ft.fn, ft.lines, ft.ts = fn, fn.lines, ts
+    ts.top = ft
+    saved = list(_last)
+    _last[:] = [_traced()[0], rss_bytes(), ts, 0, 0, 0]  # RSS read at every step: the worst case
+    keep = [None] * 8
+    for i in range(8):
+        ft.step(2 * i, 1)
+        keep[i] = bytearray(1000 + 100 * i)  # a line that allocates
+        ft.step(2 * i + 1, 1)  # and one that does not
+    ft.step(None, 0)
+    _PEAK_NOISE = max(fn.lines[2 * i + 1][4] for i in range(8))
+    _last[:] = saved
+    ft.fn = ft.lines = ft.ts = None
+    del keep
 
 
 def _resolve(name, main):

@@ -4,6 +4,22 @@
 // memory_profiler shim that lets scripts keep `from memory_profiler import
 // profile` (shim/memory_profiler.py). The runner writes them to a temporary
 // directory and starts the user's interpreter on the tracer.
+//
+// Python's figures (memlens_tracer.py's docstring has the details):
+// Occurrences count line events as memory_profiler does; Mem usage is the
+// RSS after the line, the highest; Increment the RSS change across the
+// line, summed over runs, each against the reading just before it.
+// Allocated is gross and never negative: per run of a line, how far
+// tracemalloc's peak rose above the traced heap at the run's start (the
+// peak is reset when a line starts), summed over runs, so that frees never
+// cancel allocations and a buffer allocated and freed within the line
+// counts. The net change across the line (frees subtracted) is kept
+// beside it (profile.Line.NetAllocBytes), and the highest growth in one
+// run (PeakAllocBytes). A function's total sums the lines of its outermost
+// frames: equal to the sum of its lines, less where several of its lines
+// hold one allocation (recursion). On Python 3.8, which cannot reset
+// tracemalloc's peak, a run's peak is seen only when it is a new high for
+// the process; otherwise its net growth counts.
 package pytracer
 
 import (
