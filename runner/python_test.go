@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,7 +32,26 @@ func testPython(t *testing.T) string {
 	if _, err := exec.LookPath(py); err != nil {
 		t.Skipf("no %s: %v", py, err)
 	}
-	return py
+	return realPython(py)
+}
+
+var realPythons sync.Map // interpreter as named -> sys.executable
+
+// realPython is the interpreter py runs (its sys.executable): a pyenv shim
+// starts a shell and pyenv before Python, which adds up to seconds on a
+// busy machine, enough to eat a short timeout before the program starts.
+func realPython(py string) string {
+	if p, ok := realPythons.Load(py); ok {
+		return p.(string)
+	}
+	real := py
+	if out, err := exec.Command(py, "-c", "import sys; print(sys.executable)").Output(); err == nil {
+		if p := strings.TrimSpace(string(out)); p != "" {
+			real = p
+		}
+	}
+	realPythons.Store(py, real)
+	return real
 }
 
 func profilePy(t *testing.T, req Request) *profile.Result {
@@ -382,7 +402,7 @@ func runPythonCases(t *testing.T, py string) {
 				}
 			}},
 		{name: "churn/timeout", script: "churn.py", funcs: []string{"churn_forever"}, args: []string{"forever"},
-			timeout: 2 * time.Second, status: profile.StatusTimeout, exit: -1, output: "churning",
+			timeout: 3 * time.Second, status: profile.StatusTimeout, exit: -1, output: "churning",
 			fns: []fnWant{{"churn_forever", 1, nil}},
 			check: func(t *testing.T, r *profile.Result) {
 				// A partial run's total is what its lines measured.
