@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 	"path/filepath"
@@ -12,6 +13,29 @@ import (
 
 // calleesPerLine is how many callees a line keeps.
 const calleesPerLine = 5
+
+// collect is the last stage: it reads back what the probe runtime of each
+// instrumented package wrote (counters, allocation records) into one
+// profile.Function per target, and writes the pprof file when asked.
+func (r *goRun) collect(context.Context) error {
+	if r.instrumentOptions().Allocs {
+		noteStaleAllocs(r.res, r.data, r.indexes(), r.ended)
+	}
+	r.req.Progress(Progress{Stage: StageCollecting, Message: "collecting the profile"})
+	var samples []allocSample
+	for _, p := range r.instrumented {
+		fns, recs, err := collect(r.data, p.index, p.out, p.pkgPath, r.editor)
+		if err != nil {
+			return err
+		}
+		r.res.Functions = append(r.res.Functions, fns...)
+		samples = append(samples, recs...)
+	}
+	if r.req.PprofFile != "" {
+		return writePprof(r.req.PprofFile, samples)
+	}
+	return nil
+}
 
 // collect reads package index's counters and allocation records from dir
 // and builds one profile.Function per instrumented target. Missing files
