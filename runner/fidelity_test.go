@@ -12,7 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-		"sort"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -310,7 +310,7 @@ var fidelityOptions = instrument.Options{Allocs: true, RSS: true, RSSInterval: D
 func TestChangedOutcomes(t *testing.T) {
 	dir := t.TempDir()
 	files := map[string]string{
-		"go.mod":    "module example.com/flaky\n\ngo 1.26\n",
+		"go.mod": "module example.com/flaky\n\ngo 1.26\n",
 		"x_test.go": "package flaky\n\nimport \"testing\"\n\nfunc TestSteady(t *testing.T) {}\n\nfunc TestBroken(t *testing.T) { t.Fatal(\"broken\") }\n" +
 			"\nvar runs int\n\n// TestAlternating fails every second run, as a timing-dependent test may.\n" +
 			"func TestAlternating(t *testing.T) {\n\truns++\n\tif runs%2 == 0 {\n\t\tt.Fatal(\"even run\")\n\t}\n}\n",
