@@ -3,12 +3,16 @@ GO      ?= go
 BIN     := bin/memlens
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build run test vet fmt-check bench fuzz vsix clean
+.PHONY: all build install run test vet fmt-check bench fuzz vsix vsix-all clean
 
 all: build
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) .
+
+# memlens into $(go env GOBIN), default $(go env GOPATH)/bin: what `go install .` does, with the version.
+install:
+	$(GO) install -ldflags "-X main.version=$(VERSION)" .
 
 # The main job on a bundled example: profile a testdata function, print the table.
 run: build
@@ -36,9 +40,13 @@ FUZZTIME ?= 60s
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzInstrument -fuzztime $(FUZZTIME) ./instrument
 
-# The VS Code extension as a .vsix (needs scripts/install-editor-deps.sh first).
+# The VS Code extension for this machine, memlens inside: editors/vscode/dist/memlens-PLATFORM.vsix
+# (needs scripts/install-editor-deps.sh first). vsix-all: every platform, and memlens.vsix without a binary.
 vsix:
 	editors/vscode/build.sh
 
+vsix-all:
+	editors/vscode/build.sh --all
+
 clean:
-	rm -rf bin
+	rm -rf bin editors/vscode/dist

@@ -7,6 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/memlens/memlens/profile"
@@ -132,7 +135,11 @@ Flags:
 			return 1
 		}
 	} else {
-		if err := profile.WriteTable(stdout, res); err != nil {
+		shown := res
+		if wd, err := os.Getwd(); err == nil {
+			shown = relativeFiles(res, wd)
+		}
+		if err := profile.WriteTable(stdout, shown); err != nil {
 			fmt.Fprintf(stderr, "memlens: %v\n", err)
 			return 1
 		}
@@ -142,6 +149,21 @@ Flags:
 		return 1
 	}
 	return 0
+}
+
+// relativeFiles returns r with each function's file relative to dir where
+// it lies below dir, for the table: memory_profiler prints the path it was
+// given, and a path of the machine the table was made on says nothing to a
+// reader. --json keeps the absolute paths.
+func relativeFiles(r *profile.Result, dir string) *profile.Result {
+	out := *r
+	out.Functions = slices.Clone(r.Functions)
+	for i := range out.Functions {
+		if rel, err := filepath.Rel(dir, out.Functions[i].File); err == nil && filepath.IsLocal(rel) {
+			out.Functions[i].File = rel
+		}
+	}
+	return &out
 }
 
 // oneLine keeps the first line of a message, for the closing error line.

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/memlens/memlens/profile"
 )
 
 // profileCLI runs `memlens profile ARGS` in-process from the repository root.
@@ -28,7 +30,8 @@ func TestProfileCommandTableAndPprof(t *testing.T) {
 	}
 	abs, _ := filepath.Abs("testdata/go/shapes/shapes.go")
 	for _, want := range []string{
-		"Filename: " + abs + "\n",
+		"Filename: testdata/go/shapes/shapes.go\n", // below the working directory: relative
+
 		"Line #    Mem usage    Increment  Occurrences   Allocated   Objects    Retained   Line Contents\n",
 		"func Build(n int) (*Grid, string) {\n",
 		"label := fmt.Sprintf(\"%s-%d\", kind, i)\n",
@@ -47,6 +50,24 @@ func TestProfileCommandTableAndPprof(t *testing.T) {
 	if !strings.Contains(string(out), "ROUTINE ======================== example.com/memlens/testdata/shapes.Build in "+abs) ||
 		!strings.Contains(string(out), "label := fmt.Sprintf") {
 		t.Errorf("pprof -list does not show Build's lines:\n%s", out)
+	}
+}
+
+// The table names a file below the working directory by its relative path
+// and any other by its absolute one; the result itself is unchanged.
+func TestRelativeFiles(t *testing.T) {
+	res := &profile.Result{Functions: []profile.Function{
+		{File: "/home/u/proj/pkg/a.go"}, {File: "/home/u/proj/b.py"}, {File: "/home/u/other/c.go"}, {File: "/home/u/projX/d.go"},
+	}}
+	got := relativeFiles(res, "/home/u/proj")
+	want := []string{"pkg/a.go", "b.py", "/home/u/other/c.go", "/home/u/projX/d.go"}
+	for i, f := range got.Functions {
+		if f.File != want[i] {
+			t.Errorf("%s shown as %s, want %s", res.Functions[i].File, f.File, want[i])
+		}
+	}
+	if res.Functions[0].File != "/home/u/proj/pkg/a.go" {
+		t.Errorf("the result was changed: %s", res.Functions[0].File)
 	}
 }
 

@@ -164,12 +164,19 @@ func copyFile(from, to string, mode os.FileMode) error {
 }
 
 // pathWithout is $PATH minus the directories that hold an executable name,
-// for runs on "a machine without memlens on PATH".
+// for runs on "a machine without memlens on PATH". The tools a profile needs
+// (go, python3) must stay: a directory holding one of them too fails the
+// test rather than testing something else.
 func pathWithout(t *testing.T, name string) string {
 	t.Helper()
 	var keep []string
 	for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
 		if st, err := os.Stat(filepath.Join(dir, name)); err == nil && !st.IsDir() {
+			for _, tool := range []string{"go", "python3"} {
+				if _, err := os.Stat(filepath.Join(dir, tool)); err == nil {
+					t.Fatalf("%s holds both %s and %s: cannot take %s off PATH", dir, name, tool, name)
+				}
+			}
 			continue
 		}
 		keep = append(keep, dir)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,10 @@ import (
 
 // vscodeReport is what editors/vscode/e2e/run.mjs writes.
 type vscodeReport struct {
+	Missing *struct {
+		Notification string `json:"notification"`
+		Screenshot   string `json:"screenshot"`
+	} `json:"missing"`
 	Error         string                      `json:"error"`
 	Steps         []string                    `json:"steps"`
 	Notifications []string                    `json:"notifications"`
@@ -41,11 +46,15 @@ type vscodeLine struct {
 	Text string `json:"text"`
 }
 
-// TestVSCode installs the .vsix into a fresh code-server profile, and for each
-// target opens the file, clicks "Profile memory" and reads the page: hints
-// with their ×N on the right lines, the summary lens, the hover; on the first
-// target it also runs the palette's "memlens: Clear" and "memlens: Profile
-// function at cursor". Screenshots land in editors/vscode/test-artifacts/.
+// TestVSCode installs this platform's .vsix, which carries memlens, into a
+// fresh code-server profile on a PATH without memlens and with no
+// memlens.path, and for each target opens the file, clicks "Profile memory"
+// and reads the page: hints with their ×N on the right lines and the
+// default figures, the summary lens, the hover; on the first target it
+// also runs the palette's "memlens: Clear" and "memlens: Profile function
+// at cursor"; last it edits memlens.hints. Then the universal .vsix, with
+// no binary anywhere, must say how to get one. Screenshots land in
+// editors/vscode/test-artifacts/.
 func TestVSCode(t *testing.T) {
 	prefix := editorPrefix()
 	codeServer := need(t, filepath.Join(prefix, "code-server", "node_modules", "code-server", "out", "node", "entry.js"))
@@ -53,14 +62,20 @@ func TestVSCode(t *testing.T) {
 	need(t, filepath.Join(prefix, "tools", "node_modules", ".bin", "vsce"))
 	chromium := need(t, "chromium")
 	node := need(t, "node")
-	bin := memlensBinary(t)
 	root := repoRoot(t)
+	target, ok := vscodeTargets[runtime.GOOS+"/"+runtime.GOARCH]
+	if !ok {
+		t.Skipf("no VS Code platform package for %s/%s", runtime.GOOS, runtime.GOARCH)
+	}
 
 	build := filepath.Join(root, "editors", "vscode", "build.sh")
-	if out, err := run(t, 3*time.Minute, root, nil, "bash", build); err != nil {
+	if out, err := run(t, 5*time.Minute, root, nil, "bash", build, "--universal", target); err != nil {
 		t.Fatalf("build.sh: %v\n%s", err, out)
 	}
-	vsix := filepath.Join(root, "editors", "vscode", "dist", "memlens.vsix")
+	dist := filepath.Join(root, "editors", "vscode", "dist")
+	// "A machine without memlens": no memlens on PATH, the Go toolchain
+	// and Python still there.
+	path := pathWithout(t, "memlens")
 
 	type file struct {
 		Name      string `json:"name"`
@@ -79,25 +94,32 @@ func TestVSCode(t *testing.T) {
 		files = append(files, file{Name: tg.name, File: rel, FuncLine: tg.funcLine, HoverLine: tg.hoverLine, Palette: i == 0})
 	}
 	artifacts := artifactDir(t, "vscode")
-	out := filepath.Join(artifacts, "report.json")
-	os.Remove(out)
-	plan, _ := json.Marshal(map[string]any{
-		"codeServer": codeServer, "chromium": chromium, "playwright": playwright,
-		"vsix": vsix, "bin": bin, "workspace": workspace, "artifacts": artifacts,
-		"out": out, "files": files,
-	})
-	log, err := run(t, 5*time.Minute, root, []string{"MEMLENS_E2E=" + string(plan)},
-		node, filepath.Join(root, "editors", "vscode", "e2e", "run.mjs"))
-	var rep vscodeReport
-	data, rerr := os.ReadFile(out)
-	if rerr != nil || json.Unmarshal(data, &rep) != nil {
-		t.Fatalf("the VS Code driver wrote no report (%v, %v):\n%s", err, rerr, log)
-	}
-	if rep.Error != "" || err != nil {
-		t.Fatalf("VS Code: %s (exit: %v)\nsteps: %v\nnotifications: %q\ncode-server log:\n%s\ndriver:\n%s",
-			rep.Error, err, rep.Steps, rep.Notifications, rep.ServerLog, log)
+	drive := func(t *testing.T, vsix string, missing bool) vscodeReport {
+		out := filepath.Join(artifacts, "report.json")
+		if missing {
+			out = filepath.Join(artifacts, "report-missing.json")
+		}
+		os.Remove(out)
+		plan, _ := json.Marshal(map[string]any{
+			"codeServer": codeServer, "chromium": chromium, "playwright": playwright,
+			"vsix": vsix, "workspace": workspace, "artifacts": artifacts,
+			"out": out, "files": files, "missing": missing,
+		})
+		log, err := run(t, 5*time.Minute, root, []string{"MEMLENS_E2E=" + string(plan), "PATH=" + path},
+			node, filepath.Join(root, "editors", "vscode", "e2e", "run.mjs"))
+		var rep vscodeReport
+		data, rerr := os.ReadFile(out)
+		if rerr != nil || json.Unmarshal(data, &rep) != nil {
+			t.Fatalf("the VS Code driver wrote no report (%v, %v):\n%s", err, rerr, log)
+		}
+		if rep.Error != "" || err != nil {
+			t.Fatalf("VS Code: %s (exit: %v)\nsteps: %v\nnotifications: %q\ncode-server log:\n%s\ndriver:\n%s",
+				rep.Error, err, rep.Steps, rep.Notifications, rep.ServerLog, log)
+		}
+		return rep
 	}
 
+	rep := drive(t, filepath.Join(dist, "memlens-"+target+".vsix"), false)
 	for i, tg := range targets {
 		t.Run(tg.name, func(t *testing.T) {
 			r, ok := rep.Files[tg.name]
@@ -140,6 +162,25 @@ func TestVSCode(t *testing.T) {
 			t.Logf("screenshots: %v", r.Screenshots)
 		})
 	}
+
+	t.Run("no binary", func(t *testing.T) {
+		rep := drive(t, filepath.Join(dist, "memlens.vsix"), true)
+		if rep.Missing == nil {
+			t.Fatal("no report of the missing binary")
+		}
+		for _, want := range []string{"no memlens binary found", "memlens-" + target + ".vsix", "make vsix", "make install", "go install ."} {
+			if !strings.Contains(rep.Missing.Notification, want) {
+				t.Errorf("notification %q lacks %q", rep.Missing.Notification, want)
+			}
+		}
+		t.Logf("notification: %q; screenshot %s", rep.Missing.Notification, rep.Missing.Screenshot)
+	})
+}
+
+// vscodeTargets maps GOOS/GOARCH to the VS Code platform of build.sh.
+var vscodeTargets = map[string]string{
+	"linux/amd64": "linux-x64", "linux/arm64": "linux-arm64",
+	"darwin/amd64": "darwin-x64", "darwin/arm64": "darwin-arm64",
 }
 
 // vscodeHints takes the hint text of each shown line: what follows the

@@ -19,9 +19,12 @@ const plan = JSON.parse(process.env.MEMLENS_E2E);
 // plan: {
 //   codeServer: entry.js of code-server, chromium: browser binary,
 //   playwright: directory of the playwright-core package,
-//   vsix, bin (memlens), workspace (folder to open), artifacts (screenshots),
+//   vsix, bin (memlens.path, optional: without it the extension finds its
+//   own), workspace (folder to open), artifacts (screenshots),
 //   out (report path),
-//   files: [{name, file (relative to workspace), funcLine, hoverLine, palette (bool)}]
+//   files: [{name, file (relative to workspace), funcLine, hoverLine, palette (bool)}],
+//   missing (bool): the vsix carries no memlens and none is on PATH: open
+//   the first file and report the notification that says how to get it
 // }
 const require = createRequire(import.meta.url);
 const { chromium } = require(plan.playwright);
@@ -79,7 +82,6 @@ async function main() {
   fs.mkdirSync(path.join(dataDir, 'User'), { recursive: true });
   settingsFile = path.join(dataDir, 'User', 'settings.json');
   settings = {
-    'memlens.path': plan.bin,
     'workbench.startupEditor': 'none',
     'workbench.tips.enabled': false,
     'workbench.welcomePage.walkthroughs.openOnInstall': false,
@@ -107,6 +109,7 @@ async function main() {
     'extensions.autoCheckUpdates': false,
     'extensions.autoUpdate': false,
   };
+  if (plan.bin) settings['memlens.path'] = plan.bin;
   fs.writeFileSync(settingsFile, JSON.stringify(settings, null, 2));
 
   const port = await freePort();
@@ -159,6 +162,10 @@ async function main() {
   await page.locator('.statusbar').waitFor({ state: 'visible' });
   step('workbench ready');
 
+  if (plan.missing) {
+    report.missing = await missingBinary(page, plan.files[0]);
+    return;
+  }
   for (const f of plan.files) {
     report.files[f.name] = await profileFile(page, f);
   }
@@ -190,6 +197,32 @@ async function changeHintsSetting(page, f) {
   await shot(page, `${f.name}-5-settings.png`);
   step(`${f.name}: hints follow the settings`);
   return lines;
+}
+
+// missingBinary opens a file, which starts the extension, and returns the
+// notification it shows when it finds no memlens to run.
+async function missingBinary(page, f) {
+  await openFile(page, f);
+  const text = await waitFor('the "no memlens binary" notification', 45000, async () =>
+    (await notifications(page)).find((n) => /memlens/.test(n)),
+  );
+  const shotFile = await shot(page, 'missing-binary.png');
+  step('missing binary: notified');
+  return { notification: text, screenshot: shotFile };
+}
+
+// openFile opens f with Quick Open, as a user does.
+async function openFile(page, f) {
+  const base = path.basename(f.file);
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill(f.file);
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: base }).first().waitFor({ state: 'visible' });
+  await page.keyboard.press('Enter');
+  await page.locator(`.tab.active[aria-label^="${base}"]`).waitFor({ state: 'visible' });
+  await page.locator('.editor-group-container.active .view-lines').waitFor({ state: 'visible' });
+  step(`${f.name}: opened ${f.file}`);
 }
 
 // notifications collects the text of the notification toasts shown now.
@@ -312,18 +345,7 @@ async function shot(page, name) {
 
 async function profileFile(page, f) {
   const r = { screenshots: [] };
-  const base = path.basename(f.file);
-
-  // Quick Open, as a user opens a file.
-  await page.keyboard.press('Control+P');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible' });
-  await input.fill(f.file);
-  await page.locator('.quick-input-widget .monaco-list-row', { hasText: base }).first().waitFor({ state: 'visible' });
-  await page.keyboard.press('Enter');
-  await page.locator(`.tab.active[aria-label^="${base}"]`).waitFor({ state: 'visible' });
-  await page.locator('.editor-group-container.active .view-lines').waitFor({ state: 'visible' });
-  step(`${f.name}: opened ${f.file}`);
+  await openFile(page, f);
 
   await goToLine(page, f.funcLine);
   r.lensBefore = await waitFor(`the "Profile memory" lens above line ${f.funcLine}`, 45000, async () => {

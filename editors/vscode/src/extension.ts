@@ -3,6 +3,11 @@
 // lens, end-of-line inlay hints, the summary lens, hovers, progress). The
 // extension itself adds only settings and two palette commands; everything
 // else is the language server's.
+//
+// The binary: memlens.path when set, else memlens on PATH, else the one a
+// platform package carries in bin/ (editors/vscode/build.sh TARGET).
+import * as fs from 'fs';
+import * as path from 'path';
 import * as vscode from 'vscode';
 import {
   DidChangeConfigurationNotification,
@@ -24,8 +29,10 @@ const languages = ['go', 'python'];
 
 let client: LanguageClient | undefined;
 let output: vscode.OutputChannel;
+let extensionPath = '';
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  extensionPath = context.extensionPath;
   output = vscode.window.createOutputChannel('memlens');
   context.subscriptions.push(output);
 
@@ -66,8 +73,96 @@ export function serverSettings(scope?: vscode.ConfigurationScope): Record<string
   };
 }
 
+const exe = process.platform === 'win32' ? 'memlens.exe' : 'memlens';
+
+// findOnPath returns the first executable file named name in PATH's
+// directories (with Windows' PATHEXT extensions), or undefined.
+function findOnPath(name: string): string | undefined {
+  const exts = process.platform === 'win32' ? (process.env.PATHEXT || '.EXE').split(';').map((e) => e.toLowerCase()) : [''];
+  for (const dir of (process.env.PATH || '').split(path.delimiter)) {
+    if (!dir) continue;
+    for (const ext of exts) {
+      const file = path.join(dir, name + ext);
+      try {
+        if (fs.statSync(file).isFile()) {
+          fs.accessSync(file, fs.constants.X_OK);
+          return file;
+        }
+      } catch {
+        // not here
+      }
+    }
+  }
+  return undefined;
+}
+
+// bundledBinary returns the memlens a platform package carries, made
+// executable if unpacking lost the mode bits, or undefined.
+function bundledBinary(): string | undefined {
+  const file = path.join(extensionPath, 'bin', exe);
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return file;
+  } catch {
+    try {
+      fs.chmodSync(file, 0o755);
+      fs.accessSync(file, fs.constants.X_OK);
+      return file;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+// serverBinary chooses the memlens to run and says where it came from.
+export function serverBinary(): { command: string; from: string } | undefined {
+  const configured = (vscode.workspace.getConfiguration('memlens').get<string>('path') || '').trim();
+  if (configured) {
+    return { command: configured, from: 'memlens.path' };
+  }
+  const onPath = findOnPath('memlens');
+  if (onPath) {
+    return { command: onPath, from: 'PATH' };
+  }
+  const bundled = bundledBinary();
+  if (bundled) {
+    return { command: bundled, from: 'this extension' };
+  }
+  return undefined;
+}
+
+// platformPackage is the name of the .vsix that carries memlens for this
+// machine (build.sh's targets).
+function platformPackage(): string {
+  const os = process.platform === 'linux' && fs.existsSync('/etc/alpine-release') ? 'alpine' : process.platform;
+  const arch = process.arch === 'arm' ? 'armhf' : process.arch;
+  return `memlens-${os}-${arch}.vsix`;
+}
+
+// missingBinaryMessage says how to get memlens when there is none at all.
+function missingBinaryMessage(): string {
+  return (
+    'memlens: no memlens binary found. It is not on PATH, memlens.path is not set, and this package ' +
+    `carries none. Install the package for this platform, ${platformPackage()} (\`make vsix\` in a clone of ` +
+    'memlens builds it), or install memlens itself (`make install` or `go install .` in the clone) and run ' +
+    '"memlens: Restart language server".'
+  );
+}
+
 async function start(): Promise<void> {
-  const command = vscode.workspace.getConfiguration('memlens').get<string>('path') || 'memlens';
+  const binary = serverBinary();
+  if (!binary) {
+    const message = missingBinaryMessage();
+    output.appendLine(message);
+    void vscode.window.showErrorMessage(message, 'Open Settings').then((choice) => {
+      if (choice === 'Open Settings') {
+        void vscode.commands.executeCommand('workbench.action.openSettings', 'memlens.path');
+      }
+    });
+    return;
+  }
+  const command = binary.command;
+  output.appendLine(`memlens: starting ${command} serve (from ${binary.from})`);
   const serverOptions: ServerOptions = {
     run: { command, args: ['serve'], transport: TransportKind.stdio },
     debug: { command, args: ['serve'], transport: TransportKind.stdio },
@@ -83,7 +178,7 @@ async function start(): Promise<void> {
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     void vscode.window.showErrorMessage(
-      `memlens: could not start "${command} serve": ${message}. Set memlens.path to the memlens binary.`,
+      `memlens: could not start "${command} serve" (from ${binary.from}): ${message}. Set memlens.path to the memlens binary.`,
     );
   }
 }

@@ -8,7 +8,7 @@
 --     Re-profile and Clear): Neovim's own codelens module, refreshed here because
 --     Neovim before 0.12 never refreshes lenses by itself; run with
 --     vim.lsp.codelens.run() on the lens line;
---   * inlay hints at line ends (memory, increment, ×N): native
+--   * inlay hints at line ends (Go: allocated bytes, Python: increment; ×N): native
 --     vim.lsp.inlay_hint on Neovim >= 0.10, and end-of-line virtual text
 --     (extmarks in the "memlens_hints" namespace) on 0.7 to 0.9;
 --   * hover: vim.lsp.buf.hover() as usual.
