@@ -32,6 +32,7 @@ func profileCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 		python     = fs.String("python", "", "Python interpreter (default python3 on PATH)")
 		tags       = fs.String("tags", "", "Go build tags, as for go build -tags")
 		quiet      = fs.Bool("quiet", false, "do not echo the program's own output")
+		why        = fs.Bool("why", false, "Go: explain under the table why each line that allocated did so (the compiler's escape analysis)")
 	)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: memlens profile [flags] TARGET [FUNC...] [-- ARGS...]
@@ -142,6 +143,12 @@ Flags:
 		if err := profile.WriteTable(stdout, shown); err != nil {
 			fmt.Fprintf(stderr, "memlens: %v\n", err)
 			return 1
+		}
+		if *why {
+			if err := profile.WriteWhy(stdout, res); err != nil {
+				fmt.Fprintf(stderr, "memlens: %v\n", err)
+				return 1
+			}
 		}
 	}
 	if res.Status != profile.StatusOK {

@@ -15,11 +15,13 @@
 //     (golang.org/x/text/unicode/norm, copied from the module cache);
 //   - Python cost per line event against memory_profiler 0.61;
 //   - the language server over pipes: click → hints, request latency on a
-//     5,000-line file, and resident memory idle and after 10 profiles.
+//     5,000-line file, and resident memory idle and after 10 profiles;
+//   - the instrumented build with and without the compiler's escape
+//     analysis asked for (warm, after an edit, cold).
 //
 // Usage (from the repository root):
 //
-//	go run ./bench [-reps N] [-only go,suite,python,lsp] [-out BENCHMARKS.md]
+//	go run ./bench [-reps N] [-only go,suite,python,lsp,why] [-out BENCHMARKS.md]
 package main
 
 import (
@@ -56,12 +58,13 @@ var figures = []struct {
 	{"suite", goSuite},
 	{"python", pythonEvents},
 	{"lsp", lspFigures},
+	{"why", goEscapes},
 }
 
 func main() {
 	var (
 		reps   = flag.Int("reps", 5, "timed repetitions of each side of a Go figure (the Python and LSP figures scale from it)")
-		only   = flag.String("only", "", "comma-separated figure groups to run: go, suite, python, lsp (default all)")
+		only   = flag.String("only", "", "comma-separated figure groups to run: go, suite, python, lsp, why (default all)")
 		out    = flag.String("out", "BENCHMARKS.md", "write the report to `FILE` (empty: do not write)")
 		python = flag.String("python", "/usr/bin/python3", "interpreter with memory_profiler (Debian python3-memory-profiler)")
 	)
@@ -93,7 +96,7 @@ func selectFigures(only string) (map[string]bool, error) {
 	for _, name := range strings.Split(only, ",") {
 		name = strings.TrimSpace(name)
 		if !known[name] {
-			return nil, fmt.Errorf("unknown figure group %q (want go, suite, python or lsp)", name)
+			return nil, fmt.Errorf("unknown figure group %q (want go, suite, python, lsp or why)", name)
 		}
 		sel[name] = true
 	}

@@ -53,6 +53,10 @@ type Result struct {
 	// Output is the tail of the program's combined stdout and stderr.
 	Output    string    `json:"output,omitempty"`
 	StartedAt time.Time `json:"started_at"`
+	// EscapeAnalysis is true when the compiler's escape analysis of the
+	// profiled Go packages was read (Line.Escapes): a line without escapes
+	// then has none the compiler knows of.
+	EscapeAnalysis bool `json:"escape_analysis,omitempty"`
 	// Timeline is memory over time for the whole run, sampled at a fixed
 	// interval while the program ran; nil when the run was not sampled.
 	Timeline *Timeline `json:"timeline,omitempty"`

@@ -73,6 +73,7 @@ func lineDetails(e *runEntry, l *profile.Line, at int) string {
 	if r.shares.figure == "increment" && l.IncrementBytes > 0 {
 		fmt.Fprintf(&b, "\n%.1f%% of the memory growth of `%s` (the sum of its lines' positive increments)\n", 100*float64(l.IncrementBytes)/float64(r.shares.total), fn.Name)
 	}
+	b.WriteString(whyDetails(r.result, l))
 	b.WriteString(timelineDetails(r, l))
 	if len(l.Callees) > 0 {
 		b.WriteString("\nallocated most on behalf of this line:\n")

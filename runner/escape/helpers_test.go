@@ -62,7 +62,7 @@ func compileJSON(t *testing.T, pkg string, test bool, replace map[string][]byte,
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go %s: %v\n%s", strings.Join(cmd.Args[1:], " "), err, out)
 	}
-	reports, err := ReadDir(dir)
+	reports, _, err := ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

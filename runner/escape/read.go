@@ -122,13 +122,14 @@ type diagnostic struct {
 }
 
 // ReadDir reads every diagnostics file under dir (the -json destination)
-// and returns the escape analysis's reports, in file order. A file that is
-// not the compiler's JSON is skipped and named in the error, which is
-// returned with the reports of the other files.
-func ReadDir(dir string) ([]Report, error) {
-	var reports []Report
+// and returns the escape analysis's reports, in file order, and the source
+// files the compiler wrote diagnostics for (of any kind: every compiled
+// file with a function has some). A file that is not the compiler's JSON
+// is skipped and named in the error, which is returned with the reports of
+// the other files.
+func ReadDir(dir string) (reports []Report, files []string, err error) {
 	var bad []string
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -139,36 +140,36 @@ func ReadDir(dir string) ([]Report, error) {
 		if err != nil {
 			return err
 		}
-		rs, err := Parse(data)
+		file, rs, err := Parse(data)
 		if err != nil {
 			bad = append(bad, fmt.Sprintf("%s: %v", path, err))
 			return nil
 		}
+		files = append(files, file)
 		reports = append(reports, rs...)
 		return nil
 	})
 	if err == nil && len(bad) > 0 {
 		err = fmt.Errorf("compiler diagnostics not understood: %s", strings.Join(bad, "; "))
 	}
-	return reports, err
+	return reports, files, err
 }
 
-// Parse reads one file the compiler wrote and returns its escape-analysis
-// reports. Entries without a message (the compiler adds one after each
-// explained escape) are dropped.
-func Parse(data []byte) ([]Report, error) {
+// Parse reads one file the compiler wrote and returns the source file it
+// is about and its escape-analysis reports. Entries without a message (the
+// compiler adds one after each explained escape) are dropped.
+func Parse(data []byte) (file string, reports []Report, err error) {
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(nil, 16<<20) // an explanation can be long
 	var h header
-	var out []Report
 	for n := 1; sc.Scan(); n++ {
 		line := sc.Bytes()
 		if n == 1 {
 			if err := json.Unmarshal(line, &h); err != nil || h.File == "" {
-				return nil, fmt.Errorf("line 1: not a compiler diagnostics header")
+				return "", nil, fmt.Errorf("line 1: not a compiler diagnostics header")
 			}
 			if h.Version != 0 {
-				return nil, fmt.Errorf("version %d, want 0", h.Version)
+				return "", nil, fmt.Errorf("version %d, want 0", h.Version)
 			}
 			continue
 		}
@@ -177,7 +178,7 @@ func Parse(data []byte) ([]Report, error) {
 		}
 		var d diagnostic
 		if err := json.Unmarshal(line, &d); err != nil {
-			return nil, fmt.Errorf("line %d: %v", n, err)
+			return "", nil, fmt.Errorf("line %d: %v", n, err)
 		}
 		switch d.Code {
 		case "escape", "escapes", "leak":
@@ -212,15 +213,15 @@ func Parse(data []byte) ([]Report, error) {
 				}
 			}
 		}
-		out = append(out, r)
+		reports = append(reports, r)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	if h.File == "" {
-		return nil, fmt.Errorf("empty")
+		return "", nil, fmt.Errorf("empty")
 	}
-	return out, nil
+	return h.File, reports, nil
 }
 
 // parseFlowHeader parses "flow: DST ← SRC:".

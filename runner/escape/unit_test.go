@@ -89,9 +89,12 @@ func TestParse(t *testing.T) {
 		`{"location":{"uri":"file:///a/q%20r.go","range":{"start":{"line":9,"character":2},"end":{"line":9,"character":2}}},"message":"inlineLoc"}]}` + "\n"
 	empty := `{"range":{"start":{"line":5,"character":9},"end":{"line":5,"character":9}},"severity":3,"code":"escape","source":"go compiler","message":""}` + "\n"
 	other := `{"range":{"start":{"line":6,"character":1},"end":{"line":6,"character":1}},"severity":3,"code":"isInBounds","source":"go compiler","message":""}` + "\n"
-	rs, err := Parse([]byte(head + diag + empty + other))
+	file, rs, err := Parse([]byte(head + diag + empty + other))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if file != "/a/p.go" {
+		t.Errorf("file %q", file)
 	}
 	if len(rs) != 1 {
 		t.Fatalf("%d reports, want 1: %+v", len(rs), rs)
@@ -108,7 +111,7 @@ func TestParse(t *testing.T) {
 		t.Errorf("flows %+v", r.Flows)
 	}
 	for _, bad := range []string{"", "not json\n", `{"version":1,"file":"/a"}` + "\n", head + "{broken\n"} {
-		if _, err := Parse([]byte(bad)); err == nil {
+		if _, _, err := Parse([]byte(bad)); err == nil {
 			t.Errorf("Parse(%q) gave no error", bad)
 		}
 	}

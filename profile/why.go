@@ -1,0 +1,87 @@
+package profile
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+)
+
+// WhereAllocated says where a Go line's allocations happen when the
+// compiler explains none of them: inside the callee that allocated most
+// ("inside fmt.Sprintf: 3.2 KiB of the line's 4.0 KiB"), else on the line
+// itself, where the runtime puts on the heap what outgrew the stack space
+// the compiler gave it. Empty for a line that allocated nothing.
+func WhereAllocated(l Line) string {
+	if l.AllocBytes <= 0 {
+		return ""
+	}
+	if len(l.Callees) > 0 {
+		c := l.Callees[0]
+		if c.AllocBytes >= l.AllocBytes {
+			return fmt.Sprintf("allocated inside %s", c.Name)
+		}
+		return fmt.Sprintf("allocated inside %s: %s of the line's %s", c.Name, Bytes(c.AllocBytes), Bytes(l.AllocBytes))
+	}
+	return "allocated by the runtime on this line: a slice, map or string that outgrew the stack space the compiler gave it (append, make or a conversion whose size is known only at run time)"
+}
+
+// WriteWhy prints, under the tables of WriteTable, why each Go line that
+// allocated did so: the compiler's escape analysis of the line (one
+// footnote per value, at its column), or where the allocation happened
+// when the compiler names no value of the line. Lines that allocated
+// nothing are left out. Python results have no such explanation: a note
+// says so.
+func WriteWhy(w io.Writer, r *Result) error {
+	var b strings.Builder
+	b.WriteString("\nWhy on the heap (the compiler's escape analysis):\n")
+	switch {
+	case r.Language != "go":
+		b.WriteString("  only Go lines are explained\n")
+	case !r.EscapeAnalysis:
+		b.WriteString("  the compiler's escape analysis was not read for this run\n")
+	}
+	if r.Language == "go" {
+		for _, f := range r.Functions {
+			writeWhyFunction(&b, r, f)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func writeWhyFunction(b *strings.Builder, r *Result, f Function) {
+	fmt.Fprintf(b, "\n%s (%s:%d)\n", f.Name, filepath.Base(f.File), f.StartLine)
+	any := false
+	for _, l := range f.Lines {
+		if l.AllocBytes <= 0 {
+			continue
+		}
+		any = true
+		lead := fmt.Sprintf("%6d %11s   ", l.Line, Bytes(l.AllocBytes))
+		pad := strings.Repeat(" ", len(lead))
+		first := true
+		put := func(s string) {
+			if first {
+				b.WriteString(lead + s + "\n")
+				first = false
+				return
+			}
+			b.WriteString(pad + s + "\n")
+		}
+		for _, e := range l.Escapes {
+			put(fmt.Sprintf("col %-3d %s", e.Column, e.Sentence()))
+		}
+		switch {
+		case len(l.Escapes) == 0 && r.EscapeAnalysis:
+			put("no value of this line escapes; " + WhereAllocated(l))
+		case len(l.Escapes) == 0:
+			put(WhereAllocated(l))
+		case len(l.Callees) > 0:
+			put("and " + WhereAllocated(l))
+		}
+	}
+	if !any {
+		b.WriteString("  no line allocated\n")
+	}
+}
