@@ -68,7 +68,8 @@ var targets = []target{
 			20: `^×3$`,
 		},
 		hoverLine: 16,
-		hoverWant: []string{"line 16", "×3", "allocated", "occurrences"},
+		// "why on the heap": the compiler's escape analysis of the line.
+		hoverWant: []string{"line 16", "×3", "allocated", "occurrences", "why on the heap", "escapes to heap: returned"},
 	},
 	{
 		// bigalloc.grow, run by the script itself: grow(4), whose loop keeps

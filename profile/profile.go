@@ -165,7 +165,10 @@ type Line struct {
 
 // Escape is one compiler explanation of a heap allocation on a line.
 type Escape struct {
-	// Column is the 1-based byte column of the value in the line.
+	// Column is the 1-based byte column the compiler gives the value, as
+	// go build -gcflags=-m prints it: an identifier's first byte, but a
+	// call's opening parenthesis, a composite literal's brace, a binary
+	// expression's operator, a selector's dot.
 	Column int `json:"column"`
 	// Message is the compiler's: "i escapes to heap", "moved to heap: x".
 	Message string `json:"message"`

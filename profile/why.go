@@ -18,10 +18,11 @@ func WhereAllocated(l Line) string {
 	}
 	if len(l.Callees) > 0 {
 		c := l.Callees[0]
+		name := c.Name[strings.LastIndex(c.Name, "/")+1:] // shapes.NewGrid, as pprof shows it
 		if c.AllocBytes >= l.AllocBytes {
-			return fmt.Sprintf("allocated inside %s", c.Name)
+			return fmt.Sprintf("allocated inside %s", name)
 		}
-		return fmt.Sprintf("allocated inside %s: %s of the line's %s", c.Name, Bytes(c.AllocBytes), Bytes(l.AllocBytes))
+		return fmt.Sprintf("allocated inside %s: %s of the line's %s", name, Bytes(c.AllocBytes), Bytes(l.AllocBytes))
 	}
 	return "allocated by the runtime on this line: a slice, map or string that outgrew the stack space the compiler gave it (append, make or a conversion whose size is known only at run time)"
 }
@@ -77,11 +78,21 @@ func writeWhyFunction(b *strings.Builder, r *Result, f Function) {
 			put("no value of this line escapes; " + WhereAllocated(l))
 		case len(l.Escapes) == 0:
 			put(WhereAllocated(l))
-		case len(l.Callees) > 0:
+		case len(l.Callees) > 0 && !allInlined(l.Escapes):
+			// (Escapes inside an inlined callee already say it.)
 			put("and " + WhereAllocated(l))
 		}
 	}
 	if !any {
 		b.WriteString("  no line allocated\n")
 	}
+}
+
+func allInlined(es []Escape) bool {
+	for _, e := range es {
+		if e.Inlined == "" {
+			return false
+		}
+	}
+	return true
 }

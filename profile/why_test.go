@@ -13,9 +13,9 @@ func TestWriteWhy(t *testing.T) {
 				{Column: 33, Message: "kind escapes to heap", Flow: []string{"passed to fmt.Sprintf's ... argument"}},
 				{Column: 39, Message: "i escapes to heap", Flow: []string{"passed to fmt.Sprintf's ... argument"}},
 			}},
-		{Line: 12, Occurrences: 3, AllocBytes: 64, Escapes: []Escape{
+		{Line: 12, Occurrences: 3, AllocBytes: 64, Callees: []Callee{{Name: "example.com/m/shapes.NewGrid", AllocBytes: 64}}, Escapes: []Escape{
 			{Column: 14, Message: "&Grid{...} escapes to heap", Flow: []string{"returned"}, Inlined: "NewGrid (shapes.go:29)"}}},
-		{Line: 13, Occurrences: 3, AllocBytes: 2048, Callees: []Callee{{Name: "strings.ToUpper", AllocBytes: 2048}}},
+		{Line: 13, Occurrences: 3, AllocBytes: 2048, Callees: []Callee{{Name: "example.com/m/shapes.Grid.Kinds", AllocBytes: 2048}}},
 		{Line: 14, Occurrences: 3, AllocBytes: 512},
 		// ran, with an escape, but allocated nothing: not a footnote
 	}}
@@ -34,12 +34,12 @@ func TestWriteWhy(t *testing.T) {
 			"                     col 39  i escapes to heap: passed to fmt.Sprintf's ... argument",
 			"                     and allocated inside fmt.Sprintf: 3.0 KiB of the line's 4.0 KiB",
 			"    12        64 B   col 14  &Grid{...} escapes to heap (in NewGrid (shapes.go:29), inlined): returned",
-			"    13     2.0 KiB   no value of this line escapes; allocated inside strings.ToUpper",
+			"    13     2.0 KiB   no value of this line escapes; allocated inside shapes.Grid.Kinds",
 			"    14       512 B   no value of this line escapes; allocated by the runtime on this line",
-		}, []string{"    15 ", "x escapes"}},
+		}, []string{"    15 ", "x escapes", "inside shapes.NewGrid"}},
 		{"not read", Result{Language: "go", Functions: []Function{fn}}, []string{
 			"the compiler's escape analysis was not read for this run",
-			"    13     2.0 KiB   allocated inside strings.ToUpper",
+			"    13     2.0 KiB   allocated inside shapes.Grid.Kinds",
 		}, []string{"no value of this line escapes"}},
 		{"python", Result{Language: "python", Functions: []Function{fn}}, []string{"only Go lines are explained"}, []string{"Build (shapes.go:10)"}},
 		{"nothing allocated", Result{Language: "go", EscapeAnalysis: true, Functions: []Function{{Name: "F", File: "/f.go", StartLine: 1}}},

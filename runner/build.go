@@ -20,7 +20,9 @@ import (
 )
 
 // build is the fourth stage: go test -c (a test entry) or go build (a main
-// package) of the home package with the overlay, into r.bin. The program
+// package) of the home package with the overlay, into r.bin, asking the
+// compiler for its escape analysis of the instrumented packages (see
+// escapes.go). The program
 // is built at a stable cached path (see buildOutput) so that go can skip
 // an unchanged link, then linked into the run's temporary directory. A
 // build that fails stops the run with the compiler's errors at the user's
@@ -39,6 +41,7 @@ func (r *goRun) build(ctx context.Context) error {
 	flags := mergeLDFlags(r.req.BuildFlags, instrument.LDFlags)
 	out, release := buildOutput(r.home.Dir, args, flags, slices.Sorted(maps.Keys(r.ov.replace)))
 	defer release()
+	flags = r.escapeFlags(flags, out)
 	if out == "" {
 		out = r.bin
 	}
@@ -70,6 +73,7 @@ func (r *goRun) build(ctx context.Context) error {
 		}
 		return r.stop(profile.StatusBuildFailed, "build failed: "+buildFailureLine(r.res.Errors, bo.Output))
 	}
+	r.readEscapes()
 	if out != r.bin {
 		return linkOrCopy(out, r.bin)
 	}

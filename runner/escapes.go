@@ -1,18 +1,19 @@
 package runner
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"time"
 
-	"github.com/memlens/memlens/profile"
 	"github.com/memlens/memlens/runner/escape"
 )
 
@@ -137,26 +138,78 @@ func compiledSum(pkgs []*listedPackage, replace map[string]string) ([]byte, erro
 	return h.Sum(nil), nil
 }
 
-// readEscapes reads the diagnostics the build left in dir. It fails when
-// some instrumented file has none: the compile was found in go's cache but
-// its diagnostics are gone (the directory was deleted by hand).
-func readEscapes(dir string, instrumented []string) ([]escape.Report, error) {
-	reports, files, err := escape.ReadDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	for _, f := range instrumented {
-		if !slices.Contains(files, f) {
-			return nil, fmt.Errorf("the compiler's diagnostics of %s are missing from %s", f, dir)
+// escapeFlags adds to the build flags the request for the compiler's
+// escape analysis of each instrumented package, written to a directory
+// named by what is compiled (escapeDir) beside the cached program out. A
+// failure here costs the explanations, never the run: the flags are then
+// returned unchanged and the stage attaches nothing.
+func (r *goRun) escapeFlags(flags []string, out string) []string {
+	var pkgs []escape.Package
+	var listed []*listedPackage
+	for _, p := range r.instrumented {
+		dir := filepath.Dir(p.out.RuntimePath)
+		pkgs = append(pkgs, escape.Package{ImportPath: p.pkgPath, Dir: dir, CmdLine: dir == r.home.Dir})
+		for _, lp := range r.pkgs {
+			if lp.Dir == dir && !slices.Contains(listed, lp) {
+				listed = append(listed, lp)
+			}
 		}
 	}
-	return reports, nil
+	sum, err := compiledSum(listed, r.ov.replace)
+	if err != nil {
+		r.escapeErr = err
+		return flags
+	}
+	dir := escapeDir(out, r.tmp, sum)
+	withJSON, err := escape.GCFlags(flags, pkgs, r.home.Dir, dir)
+	if err != nil {
+		r.escapeErr = err
+		return flags
+	}
+	r.escapeDir = dir
+	return withJSON
 }
 
-// attachEscapes explains the profiled lines with the compiler's reports,
-// positions mapped back through the instrumented files' directives
-// (compiled: path → instrumented source).
-func attachEscapes(res *profile.Result, reports []escape.Report, compiled map[string][]byte) {
-	escape.Attach(res.Functions, escape.Explain(reports, escape.NewMap(compiled)))
-	res.EscapeAnalysis = true
+// readEscapes reads, after a successful build, the diagnostics the
+// compiler left (or, its compile found in go's cache, had left) in
+// r.escapeDir. It must run before the cached build's lock is released: a
+// build of the same package by another memlens could rewrite them.
+func (r *goRun) readEscapes() {
+	if r.escapeDir == "" {
+		return
+	}
+	reports, files, err := escape.ReadDir(r.escapeDir)
+	if err != nil {
+		r.escapeErr = err
+		return
+	}
+	for _, p := range r.instrumented {
+		for f := range p.out.Files {
+			if !slices.Contains(files, f) {
+				// The compile came from go's cache, its diagnostics are
+				// gone (the directory was deleted by hand).
+				r.escapeErr = fmt.Errorf("the compiler's diagnostics of %s are missing from %s", f, r.escapeDir)
+				return
+			}
+		}
+	}
+	r.escapeReports = reports
+}
+
+// escapes is the stage after collect: it explains the profiled lines with
+// the compiler's escape analysis (profile.Line.Escapes), positions mapped
+// back through the instrumented files' //line directives. Without the
+// diagnostics (see escapeErr) the lines keep no explanation and
+// Result.EscapeAnalysis stays false.
+func (r *goRun) escapes(context.Context) error {
+	if r.escapeErr != nil || r.escapeReports == nil {
+		return nil
+	}
+	compiled := map[string][]byte{}
+	for _, p := range r.instrumented {
+		maps.Copy(compiled, p.out.Files)
+	}
+	escape.Attach(r.res.Functions, escape.Explain(r.escapeReports, escape.NewMap(compiled)))
+	r.res.EscapeAnalysis = true
+	return nil
 }

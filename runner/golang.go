@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/memlens/memlens/profile"
+	"github.com/memlens/memlens/runner/escape"
 )
 
 // profileGo profiles Go functions. A run is a pipeline of stages, each a
@@ -21,6 +22,7 @@ import (
 //	build        build.go        go test -c / go build with -overlay
 //	run          gorun.go        run the program, classify how it ended
 //	collect      gocollect.go    read counters and allocation records back
+//	escapes      escapes.go      explain the lines with the compiler's escape analysis
 //
 // A stage that ends the run early with a result to show (a file that does
 // not compile, a build that timed out) fills r.res and returns errStopped;
@@ -38,6 +40,7 @@ func profileGo(ctx context.Context, req Request) (*profile.Result, error) {
 		r.build,
 		r.run,
 		r.collect,
+		r.escapes,
 	}
 	for _, stage := range stages {
 		if err := stage(ctx); errors.Is(err, errStopped) {
@@ -81,6 +84,12 @@ type goRun struct {
 
 	// build
 	bin string
+	// escapeDir is where the compiler wrote its escape analysis;
+	// escapeReports what was read back, or escapeErr why not (see
+	// escapes.go).
+	escapeDir     string
+	escapeReports []escape.Report
+	escapeErr     error
 
 	// run
 	data  string    // $MEMLENS_DIR of the run

@@ -12,7 +12,9 @@
 //     allocated … · 3 calls · 0.4 s") with Timeline (the run's RSS as a
 //     sparkline, "Timeline ▁▂▅█▃"; only when the run was sampled),
 //     Re-profile and Clear beside it, and a hover with every figure of the
-//     line, its share of the function's time and when it ran;
+//     line, why its values are on the heap (Go: the compiler's escape
+//     analysis, see why.go), its share of the function's time and when it
+//     ran;
 //   - failures as window/showMessage and, where they have a position
 //     (build errors, the panic site), error diagnostics, which move with
 //     the lines of their file, go when their line is edited, and are

@@ -277,8 +277,8 @@ func TestPythonProfileSession(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(map[int]int{def + 1: 1}) {
 		t.Errorf("hint counts %v, want line %d ×1", got, def+1)
 	}
-	if h := c.hover(uri, def+1, 0); !strings.Contains(h, "occurrences") {
-		t.Errorf("hover:\n%s", h)
+	if h := c.hover(uri, def+1, 0); !strings.Contains(h, "occurrences") || strings.Contains(h, "why on the heap") {
+		t.Errorf("hover (figures, no Go explanation):\n%s", h)
 	}
 	// Python's default figures: the increment where there is one, the
 	// allocation where it is larger (the list of ten), ×N; no object count.

@@ -59,8 +59,15 @@ func condense(flows []Flow) []string {
 			case "call parameter":
 				callee, args := splitCall(n.Where)
 				switch {
-				case callee == "" || tempRE.MatchString(callee):
-					add("passed to a function value")
+				case callee == "":
+				case tempRE.MatchString(callee):
+					// A call through a temporary: an interface's method
+					// (.autotmp_5.Match) or a function value.
+					if i := strings.LastIndex(callee, "."); i > 0 && !tempRE.MatchString(callee[i:]) {
+						add("passed to method " + callee[i+1:])
+					} else {
+						add("passed to a function value")
+					}
 				case callee == "append":
 					if len(args) > 0 && args[0] != "" && !tempRE.MatchString(args[0]) {
 						add("appended to " + args[0])

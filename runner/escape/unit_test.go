@@ -175,6 +175,12 @@ func TestCondense(t *testing.T) {
 			f("b", "a", "from a (captured by a closure)", "from g(a) (call parameter)"),
 			f("{heap}", "b", "from ch <- b (send)", "from h(b) (call parameter)"),
 		}, "converted to an interface, passed to f, captured by a closure, …, passed to h"},
+		{"an interface's method", []Flow{
+			f("{heap}", "&{storage for ... argument}", "from ... argument (spill)", "from .autotmp_5.Match(... argument...) (call parameter)"),
+		}, "passed to method Match"},
+		{"a function value", []Flow{
+			f("{heap}", "x", "from ~p0(x) (call parameter)"),
+		}, "passed to a function value"},
 		{"append into a temporary", []Flow{
 			f("{heap}", "x", "from append(.autotmp_3, x) (call parameter)"),
 		}, "appended to a slice"},
