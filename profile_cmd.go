@@ -25,19 +25,23 @@ func profileCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 		asJSON     = fs.Bool("json", false, "print the result as JSON")
 		pprofFile  = fs.String("pprof", "", "write the allocation data as a pprof profile to `FILE`")
 		timeout    = fs.Duration("timeout", runner.DefaultTimeout, "stop the run after this long (build included)")
-		test       = fs.String("test", "", "run the function through the test `NAME`")
+		test       = fs.String("test", "", "run the function through the test `NAME` (Python: pytest node ids or a -k expression)")
 		bench      = fs.String("bench", "", "run the function through the benchmark `NAME`, once")
 		countsOnly = fs.Bool("counts-only", false, "count line executions only: no allocation sampling, no RSS")
 		rssEvery   = fs.Duration("rss-interval", runner.DefaultRSSInterval, "Go: read the process RSS at most once per `INTERVAL` (0: at every line)")
 		python     = fs.String("python", "", "Python interpreter (default python3 on PATH)")
+		module     = fs.String("m", "", "Python: run `MODULE` as python -m does; every positional argument is then a FUNC")
 		tags       = fs.String("tags", "", "Go build tags, as for go build -tags")
 		quiet      = fs.Bool("quiet", false, "do not echo the program's own output")
 		why        = fs.Bool("why", false, "Go: explain under the table why each line that allocated did so (the compiler's escape analysis)")
 	)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: memlens profile [flags] TARGET [FUNC...] [-- ARGS...]
+       memlens profile [flags] -m MODULE [FUNC...] [-- ARGS...]
 
-TARGET is a Go package directory or pattern, or a Python script.
+TARGET is a Go package directory or pattern, or a Python file; -m runs a
+Python module as python -m does. A Python function that running its file
+does not call runs through the tests that reach it (pytest).
 FUNC names a function: Build, Grid.Add, (*Grid).Add, baseExtr.parseList.
 With no FUNC, the functions marked //memlens:profile (Go) or @profile
 (Python) are profiled. ARGS after -- are the program's arguments.
@@ -81,6 +85,9 @@ Flags:
 		positional = append(positional, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
+	if *module != "" {
+		positional = append([]string{""}, positional...) // no TARGET: the module is the program
+	}
 	if len(positional) == 0 {
 		fs.Usage()
 		return 2
@@ -89,6 +96,7 @@ Flags:
 	req := runner.Request{
 		Dir:        ".",
 		Target:     positional[0],
+		Module:     *module,
 		Funcs:      positional[1:],
 		Test:       *test,
 		Bench:      *bench,

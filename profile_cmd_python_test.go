@@ -43,3 +43,28 @@ func TestProfileCommandPython(t *testing.T) {
 		t.Errorf("--quiet still echoed the program's output:\n%s", text)
 	}
 }
+
+// `memlens profile -m MODULE FUNC -- ARGS` runs the module as python -m
+// does; a function of a module that is no script runs through its tests,
+// which the command names.
+func TestProfileCommandPythonEntries(t *testing.T) {
+	const py = "/usr/bin/python3" // Debian's, with python3-pytest (.ci/run)
+	if exec.Command(py, "-c", "import pytest").Run() != nil {
+		t.Skip(py + " cannot import pytest: apt-get install python3-pytest")
+	}
+	t.Run("module", func(t *testing.T) {
+		t.Chdir("testdata/python/modrun")
+		code, stdout, stderr := profileCLI(t, "--python", py, "-m", "tool.words", "longest", "--", "a", "bbb")
+		if code != 0 || !strings.Contains(stdout, "def longest(words):") || !strings.Contains(stderr, "running "+py+" -m tool.words a bbb") ||
+			!strings.Contains(stderr, "longest bbb") {
+			t.Errorf("exit code %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+		}
+	})
+	t.Run("pytest", func(t *testing.T) {
+		code, stdout, stderr := profileCLI(t, "--python", py, "--quiet", "testdata/python/pkg/textutil.py", "count_words")
+		if code != 0 || !strings.Contains(stdout, "def count_words(text):") ||
+			!strings.Contains(stderr, "memlens: ran pytest pkg/test_wordstats.py::WordStats::test_count_words\n") {
+			t.Errorf("exit code %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+		}
+	})
+}

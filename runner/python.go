@@ -21,19 +21,17 @@ import (
 // runs, so that a run killed on timeout still yields a partial table.
 const pyFlushEvery = 250 * time.Millisecond
 
-// profilePython runs a Python script under the embedded tracer (see package
-// pytracer) with the user's interpreter and turns what the tracer wrote into
-// a profile.Result shaped like the Go engine's.
+// profilePython runs a Python script, module or tests under the embedded
+// tracer (see package pytracer) with the user's interpreter and turns what
+// the tracer wrote into a profile.Result shaped like the Go engine's.
+//
+// How the functions get run (the tracer decides the last two; see
+// pytracer/memlens_entry.py): Module runs as `python -m`; Test runs those
+// pytest tests; Args (or no function named: the @profile ones) run the
+// script; else the script when its top-level code reaches a named
+// function, or else the tests that reach them (pytest, or unittest
+// without it), or else the script and a direct call.
 func profilePython(ctx context.Context, req Request) (*profile.Result, error) {
-	script := req.Target
-	if !filepath.IsAbs(script) {
-		script = filepath.Join(req.Dir, script)
-	}
-	if st, err := os.Stat(script); err != nil {
-		return nil, fmt.Errorf("python script %s: %w", req.Target, err)
-	} else if st.IsDir() {
-		return nil, fmt.Errorf("python target %s is a directory: give a .py script", req.Target)
-	}
 	python := req.Python
 	if python == "" {
 		python = "python3"
@@ -41,6 +39,10 @@ func profilePython(ctx context.Context, req Request) (*profile.Result, error) {
 	pythonPath, err := exec.LookPath(python)
 	if err != nil {
 		return nil, fmt.Errorf("python interpreter %q: %w", python, err)
+	}
+	mode, target, entry, err := pythonEntry(req, python)
+	if err != nil {
+		return nil, err
 	}
 
 	tmp, err := os.MkdirTemp("", "memlens-py-")
@@ -57,7 +59,7 @@ func profilePython(ctx context.Context, req Request) (*profile.Result, error) {
 		return nil, err
 	}
 
-	args := append([]string{filepath.Join(tmp, pytracer.TracerFile), req.Target}, req.Args...)
+	args := append([]string{filepath.Join(tmp, pytracer.TracerFile), target}, req.Args...)
 	cmd := exec.Command(pythonPath, args...)
 	cmd.Dir = req.Dir
 	// The flush period comes before req.Env, which may override it (tests
@@ -67,14 +69,22 @@ func profilePython(ctx context.Context, req Request) (*profile.Result, error) {
 	cmd.Env = append(cmd.Env,
 		"MEMLENS_OUT="+out,
 		"MEMLENS_FUNCS="+string(funcs),
+		"MEMLENS_ENTRY="+mode,
+		"MEMLENS_TESTS="+req.Test,
 	)
 	if req.CountsOnly {
 		cmd.Env = append(cmd.Env, "MEMLENS_COUNTS_ONLY=1")
 	}
 
-	entry := strings.Join(append([]string{python, req.Target}, req.Args...), " ")
 	res := &profile.Result{Language: "python", Target: req.Target, Entry: entry, StartedAt: time.Now()}
-	req.Progress(Progress{Stage: StageRunning, Message: "running " + entry})
+	if req.Target == "" {
+		res.Target = req.Module
+	}
+	running := entry
+	if mode == "auto" {
+		running += " or the tests that reach " + strings.Join(req.Funcs, ", ")
+	}
+	req.Progress(Progress{Stage: StageRunning, Message: "running " + running})
 	o := runProcess(ctx, cmd, req.Timeout, req.Output)
 	if o.Err != nil {
 		return nil, fmt.Errorf("starting %s: %w", python, o.Err)
@@ -99,10 +109,86 @@ func profilePython(ctx context.Context, req Request) (*profile.Result, error) {
 	if tr.Fatal != "" {
 		return nil, errors.New(tr.Fatal)
 	}
+	if tr.Entry != "" {
+		res.Entry = tr.Entry // the tests that ran
+		req.Progress(Progress{Stage: StageCollecting, Message: "ran " + tr.Entry})
+	}
 	if len(tr.CalledDirectly) > 0 {
-		res.Entry += "; then, as the script never called them, " + strings.Join(tr.CalledDirectly, "(), ") + "()"
+		res.Entry += "; then, as it never called them, " + strings.Join(tr.CalledDirectly, "(), ") + "()"
+	}
+	pyStatus(res, tr, o, req.Timeout)
+
+	files := map[string][]string{}
+	for _, f := range tr.Functions {
+		res.Functions = append(res.Functions, f.toProfile(files))
 	}
 
+	var never []string
+	for _, n := range tr.NeverRan {
+		never = append(never, fmt.Sprintf("%s never ran: %s", n.Name, n.Reason))
+	}
+	if tr.NoPytest != "" {
+		never = append(never, tr.NoPytest)
+	}
+	if res.Status == profile.StatusOK && len(res.Functions) == 0 {
+		if len(never) > 0 {
+			return nil, errors.New(strings.Join(never, "; "))
+		}
+		if len(req.Funcs) > 0 {
+			err := fmt.Errorf("%s never ran while %s ran", strings.Join(req.Funcs, ", "), res.Entry)
+			if len(tr.RanElsewhere) > 0 {
+				err = fmt.Errorf("%w; a function of that name ran from %s: the program imports another copy of %s (an installed package?)",
+					err, strings.Join(tr.RanElsewhere, ", "), req.Target)
+			}
+			return nil, err
+		}
+		return nil, fmt.Errorf("no function decorated with @profile ran in %s; name one: memlens profile %s FUNC",
+			res.Target, res.Target)
+	}
+	if len(never) > 0 {
+		if res.Message != "" {
+			res.Message += "; "
+		}
+		res.Message += strings.Join(never, "; ")
+	}
+	return res, nil
+}
+
+// pythonEntry chooses how the tracer runs the request (its MEMLENS_ENTRY),
+// what it runs (a script's path or a module's name) and the entry to show
+// until the tracer names the tests it ran.
+func pythonEntry(req Request, python string) (mode, target, entry string, err error) {
+	withArgs := func(s string) string { return strings.Join(append([]string{s}, req.Args...), " ") }
+	if req.Module != "" {
+		if req.Test != "" {
+			return "", "", "", errors.New("give a Python module (-m) or tests (--test), not both")
+		}
+		return "module", req.Module, withArgs(python + " -m " + req.Module), nil
+	}
+	script := req.Target
+	if !filepath.IsAbs(script) {
+		script = filepath.Join(req.Dir, script)
+	}
+	if st, err := os.Stat(script); err != nil {
+		return "", "", "", fmt.Errorf("python script %s: %w", req.Target, err)
+	} else if st.IsDir() {
+		return "", "", "", fmt.Errorf("python target %s is a directory: give a .py file, or a module with -m", req.Target)
+	}
+	switch {
+	case req.Test != "":
+		if len(req.Funcs) == 0 {
+			return "", "", "", errors.New("--test runs tests for the functions named: name them after the file")
+		}
+		return "tests", req.Target, "pytest " + req.Test, nil
+	case len(req.Funcs) > 0 && !req.HasArgs:
+		return "auto", req.Target, withArgs(python + " " + req.Target), nil
+	}
+	return "script", req.Target, withArgs(python + " " + req.Target), nil
+}
+
+// pyStatus sets the result's status and message from how the process
+// ended and what the tracer reported.
+func pyStatus(res *profile.Result, tr *pyResult, o procOutcome, timeout time.Duration) {
 	switch {
 	case tr.SyntaxError != nil:
 		se := tr.SyntaxError
@@ -118,10 +204,17 @@ func profilePython(ctx context.Context, req Request) (*profile.Result, error) {
 		}
 		res.Errors = []profile.Error{{File: ex.File, Line: ex.Line, Message: msg}}
 		res.Message = fmt.Sprintf("uncaught %s at %s:%d", msg, ex.File, ex.Line)
+	case len(tr.TestFailures) > 0 && o.Status == profile.StatusExit:
+		res.Message = testFailures(res, tr)
+	case o.Status == profile.StatusExit && tr.Tests != nil:
+		res.Message = fmt.Sprintf("the tests exited with code %d", o.ExitCode)
+		if o.ExitCode == 5 {
+			res.Message += " (no tests collected)"
+		}
 	case o.Status == profile.StatusExit:
 		res.Message = fmt.Sprintf("the script exited with code %d", o.ExitCode)
 	case o.Status == profile.StatusTimeout:
-		res.Message = fmt.Sprintf("timed out after %s; the table covers what ran until then", req.Timeout)
+		res.Message = fmt.Sprintf("timed out after %s; the table covers what ran until then", timeout)
 	case o.Status == profile.StatusCanceled:
 		res.Message = "canceled; the table covers what ran until then"
 	case o.Status == profile.StatusKilled:
@@ -131,33 +224,6 @@ func profilePython(ctx context.Context, req Request) (*profile.Result, error) {
 	if !tr.Final && res.Status == profile.StatusOK {
 		res.Partial = true // the process ended without the tracer's final write
 	}
-
-	files := map[string][]string{}
-	for _, f := range tr.Functions {
-		res.Functions = append(res.Functions, f.toProfile(files))
-	}
-
-	var never []string
-	for _, n := range tr.NeverRan {
-		never = append(never, fmt.Sprintf("%s never ran: %s", n.Name, n.Reason))
-	}
-	if res.Status == profile.StatusOK && len(res.Functions) == 0 {
-		if len(never) > 0 {
-			return nil, errors.New(strings.Join(never, "; "))
-		}
-		if len(req.Funcs) > 0 {
-			return nil, fmt.Errorf("%s never ran while %s ran", strings.Join(req.Funcs, ", "), entry)
-		}
-		return nil, fmt.Errorf("no function decorated with @profile ran in %s; name one: memlens profile %s FUNC",
-			req.Target, req.Target)
-	}
-	if len(never) > 0 {
-		if res.Message != "" {
-			res.Message += "; "
-		}
-		res.Message += strings.Join(never, "; ")
-	}
-	return res, nil
 }
 
 // pyResult is what the tracer writes (memlens_tracer.py, _result).
@@ -169,11 +235,64 @@ type pyResult struct {
 	SyntaxError    *pyError     `json:"syntax_error"`
 	Exception      *pyException `json:"exception"`
 	CalledDirectly []string     `json:"called_directly"`
-	NeverRan       []struct {
+	// Entry names the tests that ran, when tests ran the functions.
+	Entry        string          `json:"entry"`
+	Tests        []string        `json:"tests"`
+	TestFailures []pyTestFailure `json:"test_failures"`
+	NoPytest     string          `json:"no_pytest"`
+	// RanElsewhere are other files that define the named functions and ran
+	// instead of the target (a copy of it installed in site-packages).
+	RanElsewhere []string `json:"ran_elsewhere"`
+	NeverRan     []struct {
 		Name   string `json:"name"`
 		Reason string `json:"reason"`
 	} `json:"never_ran"`
 	Functions []pyFunction `json:"functions"`
+}
+
+// testFailures describes the failed tests and the test modules that could
+// not be collected, and adds their positions to res.Errors.
+func testFailures(res *profile.Result, tr *pyResult) string {
+	var failed, uncollected []string
+	firstMessage := ""
+	for _, f := range tr.TestFailures {
+		what := f.Test
+		if f.Message != "" {
+			what += " (" + f.Message + ")"
+		}
+		if f.When == "collect" {
+			uncollected = append(uncollected, what)
+		} else {
+			failed = append(failed, f.Test)
+			if firstMessage == "" {
+				firstMessage = f.Message
+			}
+		}
+		if f.File != "" && f.Line > 0 {
+			res.Errors = append(res.Errors, profile.Error{File: f.File, Line: f.Line, Message: f.Test + ": " + f.Message})
+		}
+	}
+	var parts []string
+	if len(failed) > 0 {
+		s := fmt.Sprintf("%d of %d tests failed: %s", len(failed), max(len(tr.Tests), len(failed)), strings.Join(failed, ", "))
+		if firstMessage != "" {
+			s += " (" + firstMessage + ")"
+		}
+		parts = append(parts, s)
+	}
+	if len(uncollected) > 0 {
+		parts = append(parts, "could not collect "+strings.Join(uncollected, ", "))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// pyTestFailure is a test that failed (or a module that failed to collect).
+type pyTestFailure struct {
+	Test    string `json:"test"`
+	When    string `json:"when"`
+	File    string `json:"file"`
+	Line    int    `json:"line"`
+	Message string `json:"message"`
 }
 
 type pyError struct {

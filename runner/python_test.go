@@ -294,9 +294,12 @@ func runPythonCases(t *testing.T, py string) {
 				if f.StartLine != 4 || f.EndLine != 14 || len(f.Lines) != 11 {
 					t.Errorf("range %d-%d with %d lines, want 4-14 with 11", f.StartLine, f.EndLine, len(f.Lines))
 				}
-				l, _ := f.Line(8) // [1] * 1296: 10368 B of items and a list (56 B, unless a free one is reused)
-				if l.AllocBytes < 10368 || l.AllocBytes > 10424+256 {
-					t.Errorf("line 8 allocated %d B, want 10368-10424 (+ tracer noise under 256)", l.AllocBytes)
+				// [1] * 1296: 10368 B of items and a list (56 B, unless a free
+				// one is reused); what the line frees before allocating them
+				// (a few small objects) lowers the peak they raise.
+				l, _ := f.Line(8)
+				if l.AllocBytes < 10368-128 || l.AllocBytes > 10424+256 {
+					t.Errorf("line 8 allocated %d B, want 10368-10424 (± tracer noise)", l.AllocBytes)
 				}
 				if l.Content != "    var1 = [1] * (6 ** 4)" || !l.Code {
 					t.Errorf("line 8 = %+v", l)
@@ -608,7 +611,7 @@ func TestProfilePythonBadRequests(t *testing.T) {
 		want   string
 	}{
 		{"nosuch.py", nil, "nosuch.py"},
-		{"plainfunc.py", []string{"needs"}, "needs never ran: the script never called it and it needs arguments (a)"},
+		{"plainfunc.py", []string{"needs"}, "needs never ran: running plainfunc.py does not call it, no test under " + mustAbs(t, pyTestdata) + " reaches it, and it needs arguments (a)"},
 		{"plainfunc.py", []string{"nosuchfunc"}, "nosuchfunc never ran"},
 		{"plainfunc.py", nil, "no function decorated with @profile"},
 	} {

@@ -35,8 +35,12 @@ type Request struct {
 	// Dir is the working directory: relative targets resolve against it and
 	// the program runs in it.
 	Dir string
-	// Target is a Go package directory or pattern, or a Python script.
+	// Target is a Go package directory or pattern, or a Python script
+	// (for Python, the file of the named functions).
 	Target string
+	// Module, for Python, is a module to run as `python -m` does, instead
+	// of a script (Target may then be empty).
+	Module string
 	// Funcs names the functions to profile ("Build", "Grid.Add",
 	// "(*Grid).Add", "baseExtr.parseList"). Empty means the marked ones
 	// (//memlens:profile in Go, @profile in Python).
@@ -45,6 +49,8 @@ type Request struct {
 	// Explicit Go entries, first in precedence: run this test, or this
 	// benchmark once, or the main package with Args. Test and Bench are
 	// names or alternations of names ("TestA|TestB"), anchored at both ends.
+	// For Python, Test runs pytest: node ids (pkg/test_x.py::test_y,
+	// separated by spaces) or a -k expression; Args run the script.
 	Test    string
 	Bench   string
 	Args    []string
@@ -106,8 +112,8 @@ var ErrNoEntry = errors.New("no way to run the function")
 // it); a program that fails to build, panics, exits or times out gives a
 // Result with that Status and whatever was measured up to then.
 func Profile(ctx context.Context, req Request) (*profile.Result, error) {
-	if req.Target == "" {
-		return nil, errors.New("no target: give a Go package or a Python script")
+	if req.Target == "" && req.Module == "" {
+		return nil, errors.New("no target: give a Go package, a Python script or a Python module (-m)")
 	}
 	if req.Dir == "" {
 		req.Dir = "."
@@ -136,6 +142,9 @@ func Profile(ctx context.Context, req Request) (*profile.Result, error) {
 func (req Request) language() string {
 	if req.Language != "" {
 		return req.Language
+	}
+	if req.Module != "" {
+		return "python"
 	}
 	if strings.HasSuffix(req.Target, ".py") {
 		return "python"

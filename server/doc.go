@@ -74,7 +74,10 @@
 //	                      {"test": "TestX"} | {"bench": "BenchmarkX"} | {"args": [...]}
 //	                      (Go: run the main package with these arguments) |
 //	                      {"script": "main.py", "args": [...]} (Python: the script
-//	                      to run, default the file itself)
+//	                      to run; by default the file itself when running it
+//	                      reaches the function, else the tests that reach it) |
+//	                      {"test": "pkg/test_x.py::test_y"} (Python: pytest node
+//	                      ids, or a -k expression)
 //	python       string   Python interpreter (default python3 on PATH)
 //	hints        []string figures in the inlay hint, in order, from "mem",
 //	                      "increment", "alloc", "objects", "retained",

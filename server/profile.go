@@ -144,16 +144,20 @@ func (s *Server) buildRequestLocked(d *document, f function) (runner.Request, *d
 			req.Dir = filepath.Dir(d.path)
 		}
 		req.Target = d.path
+		// Without an entry the runner chooses: the file when running it
+		// reaches the function, else the tests that reach it (pytest).
 		if hasEntry {
 			if entry.Script != "" {
 				req.Target = entry.Script
 				if !filepath.IsAbs(req.Target) {
 					req.Target = filepath.Join(req.Dir, req.Target)
 				}
+				req.HasArgs = true // run that script, whatever it calls
 			}
 			if entry.Args != nil {
 				req.Args, req.HasArgs = entry.Args, true
 			}
+			req.Test = entry.Test // pytest node ids or a -k expression
 		}
 		note := ""
 		if !bytes.Equal(disk, []byte(d.text)) {

@@ -2,8 +2,11 @@ package server
 
 import (
 	"math"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 )
 
 // Python in a real LSP session: what the hover says about Python's figures.
@@ -40,4 +43,54 @@ func TestPythonHoverNetChange(t *testing.T) {
 			t.Errorf("%s: allocated %s, net %s; want %.0f MiB and %+.0f MiB", want.line, alloc, net, want.alloc/mib, want.net/mib)
 		}
 	}
+}
+
+// TestPythonPytestEntry profiles functions of a module that is no script
+// (testdata/python/pkg/textutil.py) from the editor: the lens runs the
+// tests that reach the function under pytest, the hover names them, and a
+// failing test still shows what ran, with the failure where it happened.
+func TestPythonPytestEntry(t *testing.T) {
+	const py = "/usr/bin/python3" // Debian's, with python3-pytest (.ci/run)
+	if exec.Command(py, "-c", "import pytest").Run() != nil {
+		t.Skip(py + " cannot import pytest: apt-get install python3-pytest")
+	}
+	c := startServer(t)
+	root, _ := filepath.Abs("../testdata/python")
+	c.initialize(root, true, map[string]any{"memlens": map[string]any{"python": py, "timeout": "2m"}})
+	uri, src := openTestdata(t, c, filepath.Join(root, "pkg", "textutil.py"), "python")
+	def := lineOf(t, src, "def tokens(text):")
+
+	_, _, end, _ := profileAndWait(t, c, uri, "tokens")
+	if end.Value.Message != "done" {
+		t.Fatalf("progress end %+v", end.Value)
+	}
+	if s := summaryLens(c, uri, def); !strings.Contains(s, "3 calls") {
+		t.Errorf("summary lens %q, want 3 calls (three tests reach tokens)", s)
+	}
+	if got := hintCounts(t, c.inlayHints(uri, 0, 1000)); got[def+1] != 3 || got[def+6] != 3 {
+		t.Errorf("hint counts %v, want ×3 on lines %d and %d", got, def+1, def+6)
+	}
+	h := c.hover(uri, def+1, 6)
+	if !strings.Contains(h, "ran: `pytest pkg/test_textutil.py::test_tokens pkg/test_textutil.py::test_tokens_many pkg/test_wordstats.py::WordStats::test_count_words`") {
+		t.Errorf("hover does not name the tests that ran:\n%s", h)
+	}
+
+	// tally's only test fails: the profile is partial, the failure is an
+	// error message and a diagnostic on the failing assert.
+	tally := lineOf(t, src, "def tally(items):")
+	_, _, end, mark := profileAndWait(t, c, uri, "tally")
+	if !strings.HasPrefix(end.Value.Message, "failed: exit: 1 of 1 tests failed: pkg/test_textutil.py::test_tally_is_wrong") {
+		t.Errorf("progress end %+v", end.Value)
+	}
+	c.waitEvent(mark, 10*time.Second, "error message", isShowMessage(1, "profile of tally failed", "test_tally_is_wrong"))
+	if s := summaryLens(c, uri, tally); !strings.Contains(s, "1 call") || !strings.HasSuffix(s, "(partial)") {
+		t.Errorf("summary lens %q, want 1 call, partial", s)
+	}
+	if got := hintCounts(t, c.inlayHints(uri, 0, 1000)); got[tally+2] != 3 || got[tally+3] != 2 {
+		t.Errorf("hint counts %v, want the loop of tally ×3 and ×2", got)
+	}
+	testURI := fileURI(filepath.Join(root, "pkg", "test_textutil.py"))
+	waitDiagnostics(t, c, mark, testURI, "the failing assert", func(ds []diagnostic) bool {
+		return len(ds) == 1 && ds[0].Severity == 1 && ds[0].Range.Start.Line == 18 && strings.Contains(ds[0].Message, "assert 5 == 6")
+	})
 }

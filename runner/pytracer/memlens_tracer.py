@@ -67,8 +67,18 @@ import tracemalloc
 import types
 
 _TRACER_FILE = os.path.abspath(__file__)
+_ENTRY_FILE = os.path.join(os.path.dirname(_TRACER_FILE), "memlens_entry.py")
+_OWN_FILES = frozenset((_TRACER_FILE, _ENTRY_FILE))  # memlens's code: never profiled
 _OUT = os.environ.get("MEMLENS_OUT", "")
 _NAMES = frozenset(json.loads(os.environ.get("MEMLENS_FUNCS") or "[]"))
+_LAST_NAMES = frozenset(n.rsplit(".", 1)[-1] for n in _NAMES)  # a code object's co_name is one of these
+# How the program runs (main): "script" (the default), "module" (as
+# python -m), "auto" (the file, or the tests that reach the functions:
+# memlens_entry), "tests" (the tests in $MEMLENS_TESTS).
+_ENTRY = os.environ.get("MEMLENS_ENTRY") or "script"
+# The file the named functions are in, when known (the target of "auto"
+# and "tests"): functions of that name elsewhere are not theirs.
+_FUNC_FILE = ""
 _COUNTS_ONLY = os.environ.get("MEMLENS_COUNTS_ONLY") == "1"
 _FLUSH_SECONDS = float(os.environ.get("MEMLENS_FLUSH_SECONDS") or "0.5")
 # Frames tracemalloc keeps per allocation: each one costs on every
@@ -282,20 +292,34 @@ def mark(code, stream=None, precision=1):
             _mon.restart_events()
 
 
+def _in_func_file(filename):
+    if not _FUNC_FILE or filename == _FUNC_FILE:
+        return True
+    return os.path.basename(filename) == os.path.basename(_FUNC_FILE) and \
+        os.path.realpath(filename) == os.path.realpath(_FUNC_FILE)
+
+
 def _classify(code, frame_globals):
     """The Func to record code into, or None; decided once per code object."""
     fn = None
-    if code.co_filename != _TRACER_FILE:
+    if code.co_filename not in _OWN_FILES:
         module = frame_globals.get("__name__", "") if frame_globals is not None else ""
         if _NAMES:
-            qual = getattr(code, "co_qualname", None) or _find_def(code)[0] or code.co_name
-            names = {qual, module + "." + qual}
-            if module == "__main__" and _script_module:
-                names.add(_script_module + "." + qual)
-            hit = names & _NAMES
-            if hit:
-                _ran_names.update(hit)
-                fn = Func(code, module)
+            if code.co_name in _LAST_NAMES:
+                qual = getattr(code, "co_qualname", None) or _find_def(code)[0] or code.co_name
+                names = {qual, module + "." + qual}
+                if module == "__main__" and _script_module:
+                    names.add(_script_module + "." + qual)
+                hit = names & _NAMES
+                if hit and not _in_func_file(code.co_filename):
+                    # The same function from another copy of its file (an
+                    # installed package the tests import instead): not it.
+                    other = _meta.setdefault("ran_elsewhere", [])
+                    if code.co_filename not in other and len(other) < 3:
+                        other.append(code.co_filename)
+                elif hit:
+                    _ran_names.update(hit)
+                    fn = Func(code, module)
         elif code in _marked:
             fn = Func(code, module)
     _funcs[code] = fn
@@ -773,7 +797,7 @@ def _retained():
     snap = tracemalloc.take_snapshot()
     for trace in snap.traces:
         tb = trace.traceback
-        if any(f.filename == _TRACER_FILE for f in tb):
+        if any(f.filename in _OWN_FILES for f in tb):
             continue  # memlens's own bookkeeping
         seen = set()
         for frame in tb:
@@ -1027,7 +1051,9 @@ def _resolve(name, main):
     return obj, ""
 
 
-def _call_directly(main):
+def _call_directly(main, never_called="the script never called it"):
+    """Calls each named function that did not run and needs no arguments;
+    the others are reported as never ran, saying why (never_called)."""
     import inspect
 
     for name in sorted(_NAMES - _ran_names):
@@ -1045,7 +1071,7 @@ def _call_directly(main):
         if required:
             _meta.setdefault("never_ran", []).append({
                 "name": name,
-                "reason": "the script never called it and it needs arguments (%s)" % ", ".join(required)})
+                "reason": "%s and it needs arguments (%s)" % (never_called, ", ".join(required))})
             continue
         _meta.setdefault("called_directly", []).append(name)
         result = obj()
@@ -1070,62 +1096,182 @@ def _raise_site(exc):
     tb = exc.__traceback__
     site = ("", 0)
     while tb is not None:
-        if tb.tb_frame.f_code.co_filename != _TRACER_FILE:
+        if tb.tb_frame.f_code.co_filename not in _OWN_FILES:
             site = (tb.tb_frame.f_code.co_filename, tb.tb_lineno)
         tb = tb.tb_next
     return site
 
 
 def _strip_tracer_frames(tb):
-    while tb is not None and tb.tb_frame.f_code.co_filename == _TRACER_FILE:
+    while tb is not None and tb.tb_frame.f_code.co_filename in _OWN_FILES:
         tb = tb.tb_next
     return tb
 
 
-def main():
+class _Failed(Exception):
+    """Preparing the run failed; the result says why and main returns code."""
+
+    def __init__(self, code):
+        Exception.__init__(self, code)
+        self.code = code
+
+
+def _fatal(message, code=2):
+    sys.stderr.write("memlens: %s\n" % message)
+    _meta["fatal"] = message
+    _write(True)
+    return _Failed(code)
+
+
+def _syntax_error(e, path):
+    """Reports a file that does not compile, as Python prints it."""
+    if isinstance(e, SyntaxError):
+        _meta["syntax_error"] = {"file": e.filename or path, "line": e.lineno or 0,
+                                 "column": e.offset or 0, "message": "%s: %s" % (type(e).__name__, e.msg)}
+    else:
+        _meta["syntax_error"] = {"file": path, "line": 0, "column": 0, "message": "%s: %s" % (type(e).__name__, e)}
+    import traceback
+    traceback.print_exception(type(e), e, None)
+    _write(True)
+    return _Failed(1)
+
+
+def _main_module(path, name="__main__", spec=None, loader=None):
+    """A fresh __main__ module for the program, in sys.modules."""
+    mod = types.ModuleType(name)
+    mod.__file__ = path
+    mod.__cached__ = None
+    mod.__builtins__ = builtins
+    mod.__loader__ = loader or importlib.machinery.SourceFileLoader(name, path)
+    if spec is not None:
+        mod.__spec__ = spec
+        mod.__package__ = spec.name.rpartition(".")[0]
+    sys.modules["__main__"] = mod
+    return mod
+
+
+def _prepare_script(script, args, never_called="the script never called it"):
+    """Runs script as __main__, as `python script args` does; then calls
+    the named functions it did not call (_call_directly)."""
     global _script_module
-    if len(sys.argv) < 2:
-        sys.stderr.write("usage: memlens_tracer.py SCRIPT [ARGS...]\n")
-        return 2
-    script = sys.argv[1]
     path = os.path.abspath(script)
     _script_module = os.path.splitext(os.path.basename(path))[0]
     try:
         with open(path, "rb") as f:
             source = f.read()
     except OSError as e:
-        sys.stderr.write("memlens: cannot read %s: %s\n" % (script, e.strerror))
-        _meta["fatal"] = "cannot read %s: %s" % (script, e.strerror)
-        _write(True)
-        return 2
-
-    sys.argv = [script] + sys.argv[2:]
-    shim = os.path.join(os.path.dirname(_TRACER_FILE), "shim")
-    sys.path[0] = os.path.dirname(path)
-    sys.path.insert(0, shim)  # memlens's memory_profiler wins over an installed one
-
+        raise _fatal("cannot read %s: %s" % (script, e.strerror))
     try:
         code = compile(source, path, "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as e:
-        if isinstance(e, SyntaxError):
-            _meta["syntax_error"] = {"file": e.filename or path, "line": e.lineno or 0,
-                                     "column": e.offset or 0, "message": "%s: %s" % (type(e).__name__, e.msg)}
+        raise _syntax_error(e, path)
+    sys.argv = [script] + list(args)
+    sys.path[0] = os.path.dirname(path)
+
+    def run():
+        mod = _main_module(path)
+        exec(code, mod.__dict__)
+        if _NAMES:
+            _call_directly(mod, never_called)
+        return 0
+    return run
+
+
+def _prepare_module(name, args):
+    """Runs module name as __main__, as `python -m name args` does (a
+    package runs its __main__ submodule)."""
+    global _script_module
+    import importlib.util
+
+    sys.path[0] = os.getcwd()
+    try:
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.submodule_search_locations is not None:
+            name += ".__main__"
+            spec = importlib.util.find_spec(name)
+    except Exception as e:  # a parent package failed to import
+        raise _fatal("cannot find module %s: %s: %s" % (name, type(e).__name__, e), 1)
+    if spec is None or spec.loader is None:
+        raise _fatal("no module named %s (from %s)" % (name, os.getcwd()), 1)
+    try:
+        code = spec.loader.get_code(name)
+    except (SyntaxError, ValueError) as e:
+        raise _syntax_error(e, spec.origin)
+    if code is None:
+        raise _fatal("module %s has no code to run" % name, 1)
+    _script_module = name[:-len(".__main__")] if name.endswith(".__main__") else name
+    sys.argv = [spec.origin] + list(args)
+
+    def run():
+        mod = _main_module(spec.origin, spec=spec, loader=spec.loader)
+        exec(code, mod.__dict__)
+        if _NAMES:
+            _call_directly(mod)
+        return 0
+    return run
+
+
+def _load_entry():
+    """memlens_entry.py, memlens's test finder (loaded only when needed)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_memlens_entry", _ENTRY_FILE)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["_memlens_entry"] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _prepare_tests(target, given):
+    """Runs the tests that reach the named functions of file target (or the
+    tests given: pytest node ids or a -k expression), under pytest from
+    the project root, else unittest. When no test reaches them, target runs
+    as a script and the functions without parameters are called after it."""
+    ent = _load_entry()
+    path = os.path.abspath(target)
+    quals = _quals(path)
+    module = ent.Module(path)
+    selection = ent.Selection(path, quals, module.names_to_find(quals))
+    root = ent.project_root(path)
+    if given:
+        given = given.split() if ("::" in given or ".py" in given or os.sep in given) else ["-k", given]
+    pytest = ent.have_pytest()
+    if given and not pytest:
+        raise _fatal("--test runs pytest, which %s cannot import: python -m pip install pytest "
+                     "(Debian's python3: apt-get install python3-pytest)" % sys.executable, 1)
+    fallback = _prepare_script(target, [], "running %s does not call it, no test under %s reaches it,"
+                               % (os.path.basename(path), root))
+    cache = os.path.join(os.path.dirname(_OUT) if _OUT else root, "pytest-cache")
+    _meta["test_root"] = root
+
+    def run():
+        os.chdir(root)
+        sys.path[0] = root
+        sys.argv = ["pytest"]
+        if not given and not selection.any_test_file_mentions(root):
+            code = None  # no test can reach them: no test runner to start
+        elif pytest:
+            code = ent.run_pytest(root, None if given else selection, given or [], cache, _meta)
+            entry = ent.pytest_entry(_meta, given or [])
         else:
-            _meta["syntax_error"] = {"file": path, "line": 0, "column": 0, "message": "%s: %s" % (type(e).__name__, e)}
-        import traceback
-        traceback.print_exception(type(e), e, None)
-        _write(True)
-        return 1
+            code = ent.run_unittest(root, selection, _meta)
+            entry = ent.unittest_entry(_meta) + (" (pytest is not installed for %s: unittest's tests only)"
+                                                 % sys.executable)
+        if code is not None:
+            _meta["entry"] = entry
+            return code
+        if not pytest and selection.any_test_file_mentions(root):
+            _meta["no_pytest"] = ("tests under %s mention it, but pytest is not installed for %s "
+                                  "(python -m pip install pytest; Debian's python3: apt-get install python3-pytest) "
+                                  "and unittest found none that reach it" % (root, sys.executable))
+        os.chdir(_cwd)
+        sys.path[0] = os.path.dirname(path)
+        return fallback()
+    return run
 
-    me = sys.modules[__name__]
-    sys.modules["_memlens_tracer"] = me
-    mod = types.ModuleType("__main__")
-    mod.__file__ = path
-    mod.__cached__ = None
-    mod.__builtins__ = builtins
-    mod.__loader__ = importlib.machinery.SourceFileLoader("__main__", path)
-    sys.modules["__main__"] = mod
 
+def _start():
+    """Starts measuring: tracemalloc, the writer thread, the line events."""
     atexit.register(_at_exit)  # registered first, so it runs after the program's own handlers
     if not _COUNTS_ONLY:
         tracemalloc.start(_NFRAME)
@@ -1141,11 +1287,44 @@ def main():
         threading.settrace(_settrace_thread_start)
         sys.settrace(_settrace_global_for(main_ts))
 
-    failure = None
+
+_cwd = os.getcwd()
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.stderr.write("usage: memlens_tracer.py SCRIPT|MODULE [ARGS...]\n")
+        return 2
+    target, args = sys.argv[1], sys.argv[2:]
+    sys.modules["_memlens_tracer"] = sys.modules[__name__]
+    # memlens's memory_profiler wins over an installed one, and `profile`
+    # is a builtin, as under `python -m memory_profiler`.
+    sys.path.insert(0, os.path.join(os.path.dirname(_TRACER_FILE), "shim"))
+    if not hasattr(builtins, "profile"):
+        import memory_profiler
+        builtins.profile = memory_profiler.profile
+
+    entry = _ENTRY
+    if entry in ("auto", "tests"):
+        global _FUNC_FILE
+        _FUNC_FILE = os.path.abspath(target)
     try:
-        exec(code, mod.__dict__)
-        if _NAMES:
-            _call_directly(mod)
+        if entry == "module":
+            run = _prepare_module(target, args)
+        elif entry == "tests":
+            run = _prepare_tests(target, os.environ.get("MEMLENS_TESTS", ""))
+        elif entry == "auto" and _NAMES and not args and not _reached_by_running(target):
+            run = _prepare_tests(target, "")
+        else:
+            run = _prepare_script(target, args)
+    except _Failed as f:
+        return f.code
+
+    _start()
+    failure = None
+    code = 0
+    try:
+        code = run()
     except SystemExit:
         raise  # Python reports it and exits with its code; _at_exit writes the result
     except BaseException as e:
@@ -1158,7 +1337,26 @@ def main():
         sys.excepthook(type(failure), failure, tb)
         del failure, tb
         return 130 if _meta["exception"]["type"] == "KeyboardInterrupt" else 1
-    return 0
+    return code
+
+
+def _reached_by_running(target):
+    """Whether running file target reaches a named function (statically:
+    memlens_entry.Module.reached_by_running). Unknown counts as yes."""
+    path = os.path.abspath(target)
+    try:
+        return _load_entry().Module(path).reached_by_running(_quals(path))
+    except Exception:
+        return True
+
+
+def _quals(path):
+    """The named functions as qualnames of file path (a name may carry the
+    file's module name: plainfunc.helper)."""
+    global _script_module
+    _script_module = os.path.splitext(os.path.basename(path))[0]
+    p = _script_module + "."
+    return [n[len(p):] if n.startswith(p) else n for n in _NAMES]
 
 
 if __name__ == "__main__":

@@ -1,6 +1,9 @@
 // Package pytracer holds the Python half of memlens's Python backend,
-// embedded in the memlens binary: the tracer that runs a script and records
-// every line of the profiled functions (memlens_tracer.py), and the
+// embedded in the memlens binary: the tracer that runs a script, a module
+// or tests and records every line of the profiled functions
+// (memlens_tracer.py), the test finder it loads when running a function's
+// file would not call it (memlens_entry.py, whose docstring gives the
+// order in which a function's entry is chosen), and the
 // memory_profiler shim that lets scripts keep `from memory_profiler import
 // profile` (shim/memory_profiler.py). The runner writes them to a temporary
 // directory and starts the user's interpreter on the tracer.
@@ -29,7 +32,7 @@ import (
 	"path/filepath"
 )
 
-//go:embed memlens_tracer.py shim/memory_profiler.py bench_overhead.py
+//go:embed memlens_tracer.py memlens_entry.py shim/memory_profiler.py bench_overhead.py
 var files embed.FS
 
 // TracerFile is the tracer's file name inside the directory Install writes.
