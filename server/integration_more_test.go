@@ -27,6 +27,17 @@ func needPython(t *testing.T) {
 	}
 }
 
+// realPython3 is the interpreter python3 runs (its sys.executable): a
+// pyenv shim starts a shell and pyenv first, seconds on a busy machine.
+func realPython3(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("python3", "-c", "import sys; print(sys.executable)").Output()
+	if err != nil || strings.TrimSpace(string(out)) == "" {
+		return "python3"
+	}
+	return strings.TrimSpace(string(out))
+}
+
 // openTestdata opens dir/name of testdata in c and returns its URI and text.
 func openTestdata(t *testing.T, c *testClient, path, lang string) (string, string) {
 	t.Helper()
@@ -120,7 +131,7 @@ func TestPythonTimeout(t *testing.T) {
 	needPython(t)
 	c := startServer(t)
 	root, _ := filepath.Abs("../testdata/python")
-	c.initialize(root, true, map[string]any{"memlens": map[string]any{"timeout": "5s"}})
+	c.initialize(root, true, map[string]any{"memlens": map[string]any{"timeout": "5s", "python": realPython3(t)}})
 	uri, src := openTestdata(t, c, filepath.Join(root, "forever.py"), "python")
 	def := lineOf(t, src, "def spin():")
 	loop := lineOf(t, src, "n += 1")
