@@ -292,10 +292,34 @@ func neovimScreen(t *testing.T, nv neovim, tmux, bin string) {
 			checkSummaryLens(t, tg, []nvimLens{{Line: tg.funcLine, Title: summary}})
 			if t.Failed() {
 				t.Logf("screen:\n%s", screen)
+				return
 			}
+			neovimHoverScreen(t, nv, tm, tg)
 			return
 		}
 		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// neovimHoverScreen opens the hover of tg.hoverLine in the running Neovim
+// and reads it off the screen: Go's says why the line's values are on the
+// heap (saved as screen-go-hover-VERSION.txt).
+func neovimHoverScreen(t *testing.T, nv neovim, tm func(...string) (string, error), tg target) {
+	if out, err := tm("send-keys", "-t", "e2e", "Escape", fmt.Sprintf(":%d", tg.hoverLine), "Enter", ":lua vim.lsp.buf.hover()", "Enter"); err != nil {
+		t.Fatalf("tmux send-keys: %v\n%s", err, out)
+	}
+	var screen string
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(300 * time.Millisecond) {
+		screen, _ = tm("capture-pane", "-p", "-t", "e2e")
+		if strings.Contains(screen, "escapes to heap") || time.Now().After(deadline) {
+			break
+		}
+	}
+	os.WriteFile(filepath.Join(artifactDir(t, "nvim"), "screen-go-hover-"+nv.version+".txt"), []byte(screen), 0o644)
+	for _, want := range []string{"why on the heap", "escapes to heap: returned"} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("the hover on screen lacks %q:\n%s", want, screen)
+		}
 	}
 }
 

@@ -396,6 +396,16 @@ async function profileFile(page, f) {
   await sleep(500);
   r.hover = await hover.innerText();
   r.screenshots.push(await shot(page, `${f.name}-3-hover.png`));
+  if (r.hover.includes('why on the heap')) {
+    // The hover scrolls: bring its "why on the heap" section (Go) into view
+    // for a screenshot of its own.
+    await page.evaluate(() => {
+      const root = document.querySelector('.monaco-hover:not(.hidden)');
+      const head = [...root.querySelectorAll('strong, b')].find((e) => e.textContent.trim() === 'why on the heap');
+      if (head) head.scrollIntoView({ block: 'start' });
+    });
+    r.screenshots.push(await shot(page, `${f.name}-3-hover-why.png`));
+  }
   await page.mouse.move(5, 5);
   await page.keyboard.press('Escape');
   step(`${f.name}: hover read`);
