@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/memlens/memlens/chart"
 	"github.com/memlens/memlens/profile"
 	"github.com/memlens/memlens/runner"
 )
@@ -22,18 +23,20 @@ func profileCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs := flag.NewFlagSet("memlens profile", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
-		asJSON     = fs.Bool("json", false, "print the result as JSON")
-		pprofFile  = fs.String("pprof", "", "write the allocation data as a pprof profile to `FILE`")
-		timeout    = fs.Duration("timeout", runner.DefaultTimeout, "stop the run after this long (build included)")
-		test       = fs.String("test", "", "run the function through the test `NAME` (Python: pytest node ids or a -k expression)")
-		bench      = fs.String("bench", "", "run the function through the benchmark `NAME`, once")
-		countsOnly = fs.Bool("counts-only", false, "count line executions only: no allocation sampling, no RSS")
-		rssEvery   = fs.Duration("rss-interval", runner.DefaultRSSInterval, "Go: read the process RSS at most once per `INTERVAL` (0: at every line)")
-		python     = fs.String("python", "", "Python interpreter (default python3 on PATH)")
-		module     = fs.String("m", "", "Python: run `MODULE` as python -m does; every positional argument is then a FUNC")
-		tags       = fs.String("tags", "", "Go build tags, as for go build -tags")
-		quiet      = fs.Bool("quiet", false, "do not echo the program's own output")
-		why        = fs.Bool("why", false, "Go: explain under the table why each line that allocated did so (the compiler's escape analysis)")
+		asJSON      = fs.Bool("json", false, "print the result as JSON")
+		pprofFile   = fs.String("pprof", "", "write the allocation data as a pprof profile to `FILE`")
+		plotFile    = fs.String("plot", "", "write the timeline chart to `FILE` (.svg or .png): RSS and heap against time, calls shaded, the peak's line")
+		timeout     = fs.Duration("timeout", runner.DefaultTimeout, "stop the run after this long (build included)")
+		test        = fs.String("test", "", "run the function through the test `NAME` (Python: pytest node ids or a -k expression)")
+		bench       = fs.String("bench", "", "run the function through the benchmark `NAME`, once")
+		countsOnly  = fs.Bool("counts-only", false, "count line executions only: no allocation sampling, no RSS")
+		rssEvery    = fs.Duration("rss-interval", runner.DefaultRSSInterval, "Go: read the process RSS at most once per `INTERVAL` (0: at every line)")
+		sampleEvery = fs.Duration("sample-interval", runner.DefaultSampleInterval, "sample the run's memory and running line every `INTERVAL` for the timeline (0: no timeline)")
+		python      = fs.String("python", "", "Python interpreter (default python3 on PATH)")
+		module      = fs.String("m", "", "Python: run `MODULE` as python -m does; every positional argument is then a FUNC")
+		tags        = fs.String("tags", "", "Go build tags, as for go build -tags")
+		quiet       = fs.Bool("quiet", false, "do not echo the program's own output")
+		why         = fs.Bool("why", false, "Go: explain under the table why each line that allocated did so (the compiler's escape analysis)")
 	)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: memlens profile [flags] TARGET [FUNC...] [-- ARGS...]
@@ -117,6 +120,15 @@ Flags:
 	if *rssEvery == 0 {
 		req.RSSInterval = -1
 	}
+	switch {
+	case *sampleEvery < 0:
+		fmt.Fprintf(stderr, "memlens: --sample-interval must not be negative\n")
+		return 2
+	case *sampleEvery == 0:
+		req.SampleInterval = -1 // the runner's 0 is its default
+	default:
+		req.SampleInterval = *sampleEvery
+	}
 	if *tags != "" {
 		req.BuildFlags = append(req.BuildFlags, "-tags="+*tags)
 	}
@@ -157,6 +169,16 @@ Flags:
 				fmt.Fprintf(stderr, "memlens: %v\n", err)
 				return 1
 			}
+		}
+	}
+	// The chart of a run cut short shows what was sampled until then.
+	if *plotFile != "" {
+		if err := chart.Save(*plotFile, res); err != nil {
+			fmt.Fprintf(stderr, "memlens: --plot: %v\n", err)
+			return 1
+		}
+		if !*asJSON {
+			fmt.Fprintf(stderr, "memlens: wrote %s\n", *plotFile)
 		}
 	}
 	if res.Status != profile.StatusOK {

@@ -29,6 +29,7 @@ type memlensFrame struct {
 	before uint64 // RSS in bytes at that reading
 	tlCall uint64 // timeline: this call's number and package (rt_timeline.go)
 	tlPrev uint64 // timeline: the running line when the call started
+	tlOwn  bool   // timeline: a target call (not a function literal)
 }
 
 // memlensLayout mirrors the counters file; the header's values are checked

@@ -30,7 +30,30 @@ type memlensTLShared struct {
 	// asleep is 1 while the sampler is stopped because the program was
 	// blocked entirely; the next target call starts it again.
 	asleep uint32
+	// The call log: target calls entering and leaving, in a ring that the
+	// sampler drains at every sample. head counts the events reserved,
+	// tail those drained; an event is published when its seq is its
+	// position+1. Once memlensTLLogMax events were logged, or when the ring
+	// is full, calls are not logged (dropped counts the latter).
+	head, tail, dropped uint64
+	log                 [memlensTLRing]memlensTLEvent
 }
+
+// memlensTLEvent is a target call entering (code: call<<32 | (package
+// index+1)<<24 | (slot of the func line+1); parent: the running line then,
+// its caller's line when the caller is a target) or leaving (code:
+// call<<32), at t (nanotime).
+type memlensTLEvent struct {
+	seq          uint64
+	t            int64
+	code, parent uint64
+}
+
+// The call log's ring size and the most calls' events logged in a run.
+const (
+	memlensTLRing   = 4096
+	memlensTLLogMax = 200000
+)
 
 // The flags of a timeline record.
 const (
@@ -39,6 +62,8 @@ const (
 	memlensTLPause  = 4  // the sampler stops: the program was blocked entirely
 	memlensTLResume = 8  // the sampler starts again
 	memlensTLUnwind = 16 // a target left by panic or runtime.Goexit
+	memlensTLCall   = 32 // not a sample: a target call entered (cur: the call)
+	memlensTLReturn = 64 // not a sample: a target call left (cur: the call)
 )
 
 // memlensTLRecordSize is the size of one timeline record: t, rss, heap, cur
@@ -76,9 +101,9 @@ func memlensTLOpen() *memlensTLShared {
 		return new(memlensTLShared)
 	}
 	defer f.Close()
-	const size = 4096
-	if st, err := f.Stat(); err != nil || st.Size() < size {
-		f.Truncate(size)
+	size := int(memlensunsafe.Sizeof(memlensTLShared{}))
+	if st, err := f.Stat(); err != nil || st.Size() < int64(size) {
+		f.Truncate(int64(size))
 	}
 	b, err := memlenssyscall.Mmap(int(f.Fd()), 0, size, memlenssyscall.PROT_READ|memlenssyscall.PROT_WRITE, memlenssyscall.MAP_SHARED)
 	if err != nil {
@@ -134,8 +159,9 @@ func memlensTLPut(b []byte, v uint64) {
 	b[4], b[5], b[6], b[7] = byte(v>>32), byte(v>>40), byte(v>>48), byte(v>>56)
 }
 
-// memlensTLSample appends one record: the time since the first sample, the
-// process RSS, the heap in use by objects, the running line. It allocates
+// memlensTLSample appends the call events logged since the last sample
+// and one record: the time since the first sample, the process RSS, the
+// heap in use by objects, the running line. It allocates
 // nothing, so tests that count allocations do not see it. Records are
 // written with pwrite as they are taken (not kept in a mapping, whose
 // touched pages would count in the process's RSS): a program killed by
@@ -144,6 +170,7 @@ func memlensTLSample(sh *memlensTLShared, flags uint64) {
 	if memlensTLFD < 0 {
 		return
 	}
+	memlensTLDrain(sh)
 	t := memlensNanotime() - memlensTLBorn
 	if flags == memlensTLStart {
 		t = 0
@@ -255,7 +282,9 @@ func memlensTLEnter(fr *memlensFrame, s int) {
 	n := memlensatomic.AddUint64(&sh.calls, 1<<32|1)
 	fr.tlPrev = memlensatomic.LoadUint64(&sh.cur)
 	fr.tlCall = n>>32<<32 | memlensTLBase
+	fr.tlOwn = true
 	memlensatomic.StoreUint64(&sh.cur, fr.tlCall|uint64(s+1))
+	memlensTLLog(sh, fr.tlCall|uint64(s+1), fr.tlPrev)
 	if memlensatomic.LoadUint32(&sh.asleep) != 0 {
 		memlensTLWake(sh)
 	}
@@ -288,9 +317,81 @@ func memlensTLLine(fr *memlensFrame, s int) {
 // started (its caller's line, when the caller is a target).
 func memlensTLLeave(fr *memlensFrame) {
 	sh := memlensTL
+	if fr.tlOwn {
+		memlensTLLog(sh, fr.tlCall>>32<<32, 0)
+	}
 	if uint32(memlensatomic.AddUint64(&sh.calls, ^uint64(0))) == 0 {
 		memlensatomic.StoreUint64(&sh.cur, 0)
 	} else {
 		memlensatomic.StoreUint64(&sh.cur, fr.tlPrev)
 	}
+}
+
+// ---- the call log ----
+
+// memlensTLLog logs a call event, unless the log is full or done.
+func memlensTLLog(sh *memlensTLShared, code, parent uint64) {
+	t := memlensNanotime()
+	for {
+		h := memlensatomic.LoadUint64(&sh.head)
+		if h >= memlensTLLogMax {
+			return
+		}
+		if h-memlensatomic.LoadUint64(&sh.tail) >= memlensTLRing {
+			memlensatomic.AddUint64(&sh.dropped, 1)
+			return
+		}
+		if memlensatomic.CompareAndSwapUint64(&sh.head, h, h+1) {
+			e := &sh.log[h%memlensTLRing]
+			memlensatomic.StoreInt64(&e.t, t)
+			memlensatomic.StoreUint64(&e.code, code)
+			memlensatomic.StoreUint64(&e.parent, parent)
+			memlensatomic.StoreUint64(&e.seq, h+1)
+			return
+		}
+	}
+}
+
+var memlensTLDraining memlensatomic.Bool
+
+// memlensTLDrain appends the published call events to the timeline file
+// (the sampler's package only, with the sampler or at exit).
+func memlensTLDrain(sh *memlensTLShared) {
+	if !memlensTLDraining.CompareAndSwap(false, true) {
+		return // the other writer drains
+	}
+	defer memlensTLDraining.Store(false)
+	var buf [64 * memlensTLRecordSize]byte
+	n := 0
+	flush := func() {
+		if n > 0 {
+			i := memlensTLRecords.Add(int64(n)) - int64(n)
+			memlenssyscall.Pwrite(memlensTLFD, buf[:n*memlensTLRecordSize], 40+i*memlensTLRecordSize)
+			n = 0
+		}
+	}
+	tail := memlensatomic.LoadUint64(&sh.tail)
+	for tail < memlensatomic.LoadUint64(&sh.head) {
+		e := &sh.log[tail%memlensTLRing]
+		if memlensatomic.LoadUint64(&e.seq) != tail+1 {
+			break // reserved, not written yet: next time
+		}
+		code := memlensatomic.LoadUint64(&e.code)
+		flags := uint64(memlensTLCall)
+		if code&0xffffffff == 0 {
+			flags = memlensTLReturn
+		}
+		r := buf[n*memlensTLRecordSize:]
+		memlensTLPut(r[0:], uint64(memlensatomic.LoadInt64(&e.t)-memlensTLBorn))
+		memlensTLPut(r[8:], memlensatomic.LoadUint64(&e.parent))
+		memlensTLPut(r[16:], 0)
+		memlensTLPut(r[24:], code)
+		memlensTLPut(r[32:], flags)
+		tail++
+		memlensatomic.StoreUint64(&sh.tail, tail)
+		if n++; n == 64 {
+			flush()
+		}
+	}
+	flush()
 }

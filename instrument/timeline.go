@@ -23,6 +23,26 @@ type Timeline struct {
 	// so the spacing of T grows then.
 	Interval time.Duration
 	Samples  []TimelineSample
+	// Calls are target calls entering and leaving, in the order logged
+	// (each goroutine's in time order). The runtime logs the first
+	// 200,000 events of a run; CallsComplete is false when some were not
+	// logged (that limit, or more than 4,096 events between two samples).
+	Calls         []CallEvent
+	CallsComplete bool
+}
+
+// CallEvent is a target call entering or leaving.
+type CallEvent struct {
+	T time.Duration // since the first sample
+	// Call is the call's number (Running.Call); Package and Slot name the
+	// function's func line when the call enters, and are -1 when it leaves.
+	Call    uint32
+	Package int
+	Slot    int
+	Enter   bool
+	// Parent is, when the call enters, the line that was running: its
+	// caller's line when the caller is a target call on the same goroutine.
+	Parent Running
 }
 
 // TimelineSample is one record of the sampler.
@@ -62,6 +82,14 @@ const (
 	SamplePause  SampleFlag = 4  // the sampler stopped: the program was blocked entirely for 1 s
 	SampleResume SampleFlag = 8  // a target call started the sampler again
 	SampleUnwind SampleFlag = 16 // a target left by panic or runtime.Goexit
+	flagCall     SampleFlag = 32 // a call event entering (not a sample)
+	flagReturn   SampleFlag = 64 // a call event leaving (not a sample)
+)
+
+// The runtime's call log: ring size and the most events logged (rt_timeline.go).
+const (
+	timelineRing   = 4096
+	timelineLogMax = 200000
 )
 
 // TimelinePattern names the timeline files of every process of a run in dir.
@@ -98,6 +126,7 @@ func ReadTimeline(dir string) ([]Timeline, error) {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		tl.PID = pid
+		tl.CallsComplete = callsComplete(filepath.Join(dir, "tlshared-"+strconv.Itoa(pid)))
 		out = append(out, tl)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].PID < out[j].PID })
@@ -129,6 +158,16 @@ func parseTimeline(b []byte) (Timeline, error) {
 		if s.RSS == 0 && s.Flags == 0 && s.T == 0 {
 			continue // a record whose write the process did not live to make
 		}
+		if s.Flags&(flagCall|flagReturn) != 0 {
+			e := CallEvent{T: s.T, Call: uint32(le.Uint64(r[24:]) >> 32), Package: -1, Slot: -1, Enter: s.Flags&flagCall != 0,
+				Parent: decodeRunning(0)}
+			if e.Enter {
+				e.Package, e.Slot = s.Running.Package, s.Running.Slot
+				e.Parent = decodeRunning(le.Uint64(r[8:]))
+			}
+			tl.Calls = append(tl.Calls, e)
+			continue
+		}
 		tl.Samples = append(tl.Samples, s)
 	}
 	// Two writers (the sampler and the exit hook or a panicking target)
@@ -144,4 +183,17 @@ func decodeRunning(w uint64) Running {
 		return Running{Package: -1, Slot: -1}
 	}
 	return Running{Call: uint32(w >> 32), Package: pkg, Slot: slot}
+}
+
+// callsComplete reads the process's shared timeline page: whether every
+// call event was logged (none dropped, the limit not reached).
+func callsComplete(name string) bool {
+	b, err := os.ReadFile(name)
+	if err != nil || len(b) < 48 {
+		return false
+	}
+	le := binary.LittleEndian
+	// cur, calls, owner+asleep, head, tail, dropped
+	head, dropped := le.Uint64(b[24:]), le.Uint64(b[40:])
+	return dropped == 0 && head < timelineLogMax
 }

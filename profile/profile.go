@@ -68,7 +68,33 @@ type Timeline struct {
 	IntervalMS float64 `json:"interval_ms"`
 	// Samples are in time order, t_ms increasing; the first is taken at
 	// the start of the run and the last at its end (or when it was cut short).
+	// A long run's samples are merged down to at most MaxSamples, keeping
+	// the highest and lowest RSS and heap of every stretch merged.
 	Samples []Sample `json:"samples"`
+	// Calls are the stretches of time during which a call of a profiled
+	// function was running, as the samples saw it, in time order.
+	Calls []CallSpan `json:"calls,omitempty"`
+	// SampleCount is how many samples were taken (len(Samples) unless
+	// they were merged).
+	SampleCount int `json:"sample_count,omitempty"`
+}
+
+// MaxSamples bounds Timeline.Samples.
+const MaxSamples = 10000
+
+// CallSpan is a stretch of time during which a profiled function ran:
+// from the first sample that found one of its calls running to the sample
+// after the last (the call ended in between), or to the last sample of the
+// run. Calls shorter than the interval may fall between samples and show
+// no span.
+type CallSpan struct {
+	Function string  `json:"function"`
+	StartMS  float64 `json:"start_ms"`
+	EndMS    float64 `json:"end_ms"`
+	// Calls is how many calls the samples in the stretch belong to: 1,
+	// unless calls followed each other within one interval or stretches
+	// were merged to keep their number bounded.
+	Calls int `json:"calls"`
 }
 
 // Sample is one reading of the running program.
@@ -121,6 +147,9 @@ type Function struct {
 	RetainedBytes int64 `json:"retained_bytes"`
 	// PeakMemBytes is the highest MemUsageBytes over the lines.
 	PeakMemBytes uint64 `json:"peak_mem_bytes"`
+	// TimeSamples is how many of the timeline's samples found the function
+	// running (one of its lines the running line).
+	TimeSamples uint64 `json:"time_samples,omitempty"`
 	// Lines has one entry per source line from StartLine to EndLine, in order,
 	// including lines that never ran (Occurrences 0) and lines that hold no
 	// statement (Code false), so a table can print the function whole.
@@ -155,6 +184,12 @@ type Line struct {
 	// RetainedBytes is the part of AllocBytes still live when the run ended.
 	RetainedBytes   int64 `json:"retained_bytes"`
 	RetainedObjects int64 `json:"retained_objects,omitempty"`
+	// TimeSamples is how many timeline samples found this line running;
+	// TimeShare is that part of the function's TimeSamples (0 to 1):
+	// line_profiler's % Time. A line waiting on a call is running; a
+	// profiled callee's lines count for the callee.
+	TimeSamples uint64  `json:"time_samples,omitempty"`
+	TimeShare   float64 `json:"time_share,omitempty"`
 	// Callees are the functions that allocated most on behalf of this line,
 	// largest first (Go: taken from the allocation stacks).
 	Callees []Callee `json:"callees,omitempty"`

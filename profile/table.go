@@ -8,31 +8,44 @@ import (
 
 // WriteTable prints the result as memory_profiler prints it: one table per
 // function under a "Filename:" header, with memlens's exact columns
-// (Allocated, Objects, Retained) after memory_profiler's own. Lines that
-// never ran have empty figure columns, as in memory_profiler.
+// (Allocated, Objects, Retained) after memory_profiler's own, and, when
+// the run was sampled over time, line_profiler's % Time (the line's share
+// of the samples that found its function running). Lines that never ran
+// have empty figure columns, as in memory_profiler.
 func WriteTable(w io.Writer, r *Result) error {
 	var b strings.Builder
+	timed := r.Timeline != nil
 	for i, f := range r.Functions {
 		if i > 0 {
 			b.WriteString("\n\n")
 		}
 		fmt.Fprintf(&b, "Filename: %s\n\n", f.File)
-		header := fmt.Sprintf("%6s %12s %12s  %11s %11s %9s %11s   %s",
-			"Line #", "Mem usage", "Increment", "Occurrences", "Allocated", "Objects", "Retained", "Line Contents")
+		header := fmt.Sprintf("%6s %12s %12s  %11s %11s %9s %11s", "Line #", "Mem usage", "Increment", "Occurrences", "Allocated", "Objects", "Retained")
+		if timed {
+			header += fmt.Sprintf(" %7s", "% Time")
+		}
+		header += "   Line Contents"
 		b.WriteString(header + "\n")
 		b.WriteString(strings.Repeat("=", len(header)) + "\n")
 		for _, l := range f.Lines {
+			share := ""
+			if timed {
+				if l.Ran() && f.TimeSamples > 0 {
+					share = fmt.Sprintf("%.1f", 100*l.TimeShare)
+				}
+				share = fmt.Sprintf(" %7s", share)
+			}
 			if !l.Ran() {
-				fmt.Fprintf(&b, "%6d %12s %12s  %11s %11s %9s %11s   %s\n", l.Line, "", "", "", "", "", "", l.Content)
+				fmt.Fprintf(&b, "%6d %12s %12s  %11s %11s %9s %11s%s   %s\n", l.Line, "", "", "", "", "", "", share, l.Content)
 				continue
 			}
 			objects := "—"
 			if r.CountsObjects() {
 				objects = fmt.Sprint(l.AllocObjects)
 			}
-			fmt.Fprintf(&b, "%6d %12s %12s  %11d %11s %9s %11s   %s\n",
+			fmt.Fprintf(&b, "%6d %12s %12s  %11d %11s %9s %11s%s   %s\n",
 				l.Line, MiB(int64(l.MemUsageBytes)), MiB(l.IncrementBytes), l.Occurrences,
-				Bytes(l.AllocBytes), objects, Bytes(l.RetainedBytes), l.Content)
+				Bytes(l.AllocBytes), objects, Bytes(l.RetainedBytes), share, l.Content)
 		}
 		fmt.Fprintf(&b, "\n%d call(s), peak %s, allocated %s", f.Calls, MiB(int64(f.PeakMemBytes)), Bytes(f.AllocBytes))
 		if r.CountsObjects() {

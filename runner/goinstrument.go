@@ -80,6 +80,7 @@ func (r *goRun) instrumentOptions() instrument.Options {
 		Allocs:      !r.req.CountsOnly,
 		RSS:         !r.req.CountsOnly,
 		RSSInterval: rssInterval(r.req.RSSInterval),
+		Timeline:    sampleInterval(r.req),
 	}
 }
 

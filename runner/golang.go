@@ -23,6 +23,7 @@ import (
 //	run          gorun.go        run the program, classify how it ended
 //	collect      gocollect.go    read counters and allocation records back
 //	escapes      escapes.go      explain the lines with the compiler's escape analysis
+//	timeline     gotimeline.go   read the samples and call log back (Result.Timeline)
 //
 // A stage that ends the run early with a result to show (a file that does
 // not compile, a build that timed out) fills r.res and returns errStopped;
@@ -41,6 +42,7 @@ func profileGo(ctx context.Context, req Request) (*profile.Result, error) {
 		r.run,
 		r.collect,
 		r.escapes,
+		r.timeline,
 	}
 	for _, stage := range stages {
 		if err := stage(ctx); errors.Is(err, errStopped) {

@@ -75,6 +75,10 @@ func profilePython(ctx context.Context, req Request) (*profile.Result, error) {
 	if req.CountsOnly {
 		cmd.Env = append(cmd.Env, "MEMLENS_COUNTS_ONLY=1")
 	}
+	if iv := sampleInterval(req); iv > 0 {
+		cmd.Env = append(cmd.Env, "MEMLENS_TIMELINE="+filepath.Join(tmp, pyTimelineFile),
+			fmt.Sprintf("MEMLENS_SAMPLE_SECONDS=%g", iv.Seconds()))
+	}
 
 	res := &profile.Result{Language: "python", Target: req.Target, Entry: entry, StartedAt: time.Now()}
 	if req.Target == "" {
@@ -121,6 +125,13 @@ func profilePython(ctx context.Context, req Request) (*profile.Result, error) {
 	files := map[string][]string{}
 	for _, f := range tr.Functions {
 		res.Functions = append(res.Functions, f.toProfile(files))
+	}
+	if iv := sampleInterval(req); iv > 0 {
+		raw, err := readPyTimeline(filepath.Join(tmp, pyTimelineFile), len(res.Functions))
+		if err != nil {
+			return nil, err
+		}
+		setTimeline(res, iv, raw, nil)
 	}
 
 	var never []string

@@ -77,7 +77,8 @@ type Request struct {
 	RSSInterval time.Duration
 	// SampleInterval is the time between two samples of the run's timeline
 	// (profile.Result.Timeline: RSS, heap and the profiled line running);
-	// 0 means the runner's default.
+	// 0 means DefaultSampleInterval, negative no timeline. CountsOnly runs
+	// have none either.
 	SampleInterval time.Duration
 	// PprofFile, when set, receives the allocation data as a pprof profile.
 	PprofFile string

@@ -983,6 +983,7 @@ def _write_streams():
 
 
 def _at_exit():
+    _tl_end()
     _stop.set()
     _stop_tracing()
     try:
@@ -992,6 +993,143 @@ def _at_exit():
     if _streams:
         _write_streams()
     _write(True)
+
+
+# --- timeline ------------------------------------------------------------------
+
+# With $MEMLENS_TIMELINE set, a sampler thread records the process's memory
+# over time into that file: every $MEMLENS_SAMPLE_SECONDS, plus a sample when
+# tracing starts (t = 0) and one at exit. A record is 40 bytes, little-endian:
+# nanoseconds since the first sample, RSS, traced heap (tracemalloc's current
+# size), 1 + the index of the running profiled function in the result's
+# "functions" (0: none), its line, its call (the function's call count when
+# the sample was taken), flags (1 start, 2 end, 4 outer). Each sample's
+# record is followed by one "outer" record (t, function, line, call; flags
+# 4) per profiled frame the running one was called from, innermost first:
+# the calls running further out and the lines they wait on, for the
+# chart's call stretches and % Time. Records are
+# written as they are taken, so a killed run keeps them.
+#
+# The running line is that of the innermost profiled frame of the thread
+# that last ran profiled code (the main thread's when that one has none),
+# read from the frame itself: a line waiting on a call (profiled or not)
+# is the running line, as in line_profiler's % Time.
+#
+# The sampler allocates only short-lived ints and keeps the running line's
+# peak out of its own allocations as the periodic writer does
+# (_flush_unseen); the record buffer is made before tracing starts.
+
+_TL_OUT = os.environ.get("MEMLENS_TIMELINE", "")
+_TL_SECONDS = float(os.environ.get("MEMLENS_SAMPLE_SECONDS") or "0.01")
+_TL_DOUBLE_AT = 200000  # records before the interval doubles (and at each doubling of that)
+_TL_DEPTH = 16  # records per sample at most: the running call and 15 further out
+_tl_fd = [-1]
+_tl_t0 = [0]
+_tl_main = [None]  # the main thread's state
+_tl_lock = threading.Lock()
+_tl_stop_event = threading.Event()
+_tl_record = None
+_tl_buf = None
+
+
+def _tl_start(main_ts):
+    """Opens the timeline file, writes the first sample and starts the sampler."""
+    global _tl_record, _tl_buf
+    if not _TL_OUT or _COUNTS_ONLY or _TL_SECONDS <= 0:
+        return
+    import struct
+
+    _tl_record = struct.Struct("<qQQIIII")
+    _tl_buf = bytearray(_tl_record.size * _TL_DEPTH)
+    try:
+        _tl_fd[0] = os.open(_TL_OUT, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
+    except OSError as e:
+        sys.stderr.write("memlens: timeline: %s\n" % e)
+        return
+    _tl_main[0] = main_ts
+    _tl_t0[0] = _now()
+    _tl_sample(1)
+    threading.Thread(target=_tl_sampler, name="memlens-timeline", daemon=True).start()
+
+
+def _tl_running():
+    """The innermost profiled frame tracer running, or None."""
+    for ts in (_last[2], _tl_main[0]):
+        ft = getattr(ts, "top", None)
+        if ft is not None and ft.fn is not None and ft.frame is not None:
+            return ft
+    return None
+
+
+def _tl_sample(flags):
+    """Appends one sample (holding _tl_lock: the sampler and the exit both
+    write). The records are all made before the write, which lets other
+    threads run: the frames must not move meanwhile."""
+    with _tl_lock:
+        if _tl_fd[0] < 0:
+            return
+        pack, buf, size = _tl_record.pack_into, _tl_buf, _tl_record.size
+        t = _now() - _tl_t0[0] if flags != 1 else 0
+        ft = _tl_running()
+        n = 1
+        try:
+            if ft is None:
+                raise ValueError
+            pack(buf, 0, t, rss_bytes(), _traced()[0],
+                 _all_funcs.index(ft.fn) + 1, ft.frame.f_lineno or 0, ft.fn.calls & 0xffffffff, flags)
+            outer = ft.parent
+            while outer is not None and n < _TL_DEPTH:
+                fn, frame = outer.fn, outer.frame
+                if fn is not None and frame is not None:
+                    pack(buf, n * size, t, 0, 0, _all_funcs.index(fn) + 1, frame.f_lineno or 0, fn.calls & 0xffffffff, 4)
+                    n += 1
+                outer = outer.parent
+        except (ValueError, AttributeError):  # nothing running, or it ended meanwhile
+            n = 1
+            pack(buf, 0, t, rss_bytes(), _traced()[0], 0, 0, 0, flags)
+        t = ft = outer = fn = frame = None
+        try:
+            os.write(_tl_fd[0], buf if n == _TL_DEPTH else memoryview(buf)[:n * size])
+        except OSError:
+            pass
+
+
+def _tl_sampler():
+    """The sampler thread: a record every _TL_SECONDS (doubling on very long runs)."""
+    _tls.ts = None  # not a thread of the program: never a reader (_mon_start)
+    every = _TL_SECONDS
+    n, limit = 1, _TL_DOUBLE_AT
+    nxt = time.perf_counter() + every
+    while True:
+        d = nxt - time.perf_counter()
+        if d > 0:
+            time.sleep(d)
+        if _tl_stop_event.is_set():
+            return
+        _, pk = _traced()
+        top = _last[2].top
+        if top is not None and pk > top.hi:
+            top.hi = pk  # the line's peak so far; the sample's own ints are not the line's
+        _tl_sample(0)
+        _reset_peak()
+        n += 1
+        if n >= limit:
+            every *= 2
+            limit *= 2
+        nxt += every
+        now = time.perf_counter()
+        if nxt <= now:  # late (a busy machine): skip the ticks missed
+            nxt = now + every
+
+
+def _tl_end():
+    """The last record, at exit; the sampler stops."""
+    _tl_stop_event.set()
+    _tl_sample(2)
+    with _tl_lock:
+        if _tl_fd[0] >= 0:
+            os.close(_tl_fd[0])
+            _tl_fd[0] = -1
 
 
 # --- running the script ------------------------------------------------------
@@ -1281,6 +1419,7 @@ def _start():
     _last[:] = [_traced()[0], rss_bytes() if not _COUNTS_ONLY else 0, main_ts, 0, 0, 0]
     if _OUT or (_RSS_TICK > 0 and not _COUNTS_ONLY and not _RSS_EVERY_EVENT):
         threading.Thread(target=_flusher, name="memlens-flush", daemon=True).start()
+    _tl_start(main_ts)
     if _BACKEND == "monitoring":
         _start_monitoring(main_ts)
     else:
