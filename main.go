@@ -18,6 +18,7 @@ const usage = `memlens: line-by-line memory profiles for Go and Python
 
 Usage:
   memlens profile [flags] TARGET [FUNC...] [-- ARGS...]   profile functions and print the table
+  memlens plot RESULT.json -o FILE                      chart a saved --json result's timeline (.svg, .png)
   memlens serve                                         run the language server on stdio
   memlens version                                       print the version
 
@@ -42,6 +43,8 @@ func run(ctx context.Context, args []string) int {
 	switch args[0] {
 	case "profile":
 		return profileCommand(ctx, args[1:], os.Stdout, os.Stderr)
+	case "plot":
+		return plotCommand(args[1:], os.Stdout, os.Stderr)
 	case "serve":
 		return serveCommand(ctx, args[1:])
 	case "version":
