@@ -17,11 +17,13 @@
 //   - the language server over pipes: click → hints, request latency on a
 //     5,000-line file, and resident memory idle and after 10 profiles;
 //   - the instrumented build with and without the compiler's escape
-//     analysis asked for (warm, after an edit, cold).
+//     analysis asked for (warm, after an edit, cold);
+//   - what the timeline's sampling adds to a run (Go and Python), with and
+//     without it.
 //
 // Usage (from the repository root):
 //
-//	go run ./bench [-reps N] [-only go,suite,python,lsp,why] [-out BENCHMARKS.md]
+//	go run ./bench [-reps N] [-only go,suite,python,lsp,why,timeline] [-out BENCHMARKS.md]
 package main
 
 import (
@@ -59,12 +61,13 @@ var figures = []struct {
 	{"python", pythonEvents},
 	{"lsp", lspFigures},
 	{"why", goEscapes},
+	{"timeline", timelineCost},
 }
 
 func main() {
 	var (
 		reps   = flag.Int("reps", 5, "timed repetitions of each side of a Go figure (the Python and LSP figures scale from it)")
-		only   = flag.String("only", "", "comma-separated figure groups to run: go, suite, python, lsp, why (default all)")
+		only   = flag.String("only", "", "comma-separated figure groups to run: go, suite, python, lsp, why, timeline (default all)")
 		out    = flag.String("out", "BENCHMARKS.md", "write the report to `FILE` (empty: do not write)")
 		python = flag.String("python", "/usr/bin/python3", "interpreter with memory_profiler (Debian python3-memory-profiler)")
 	)
@@ -96,7 +99,7 @@ func selectFigures(only string) (map[string]bool, error) {
 	for _, name := range strings.Split(only, ",") {
 		name = strings.TrimSpace(name)
 		if !known[name] {
-			return nil, fmt.Errorf("unknown figure group %q (want go, suite, python, lsp or why)", name)
+			return nil, fmt.Errorf("unknown figure group %q (want go, suite, python, lsp, why or timeline)", name)
 		}
 		sel[name] = true
 	}

@@ -49,14 +49,11 @@ const (
 // (memlens profile on the script) and of memory_profiler, each over the same
 // script run plainly, all with the interpreter that has memory_profiler.
 func pythonEvents(ctx context.Context, e *env) ([]row, error) {
-	dir := filepath.Join(e.tmp, "python")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	script, err := writePythonLoop(e)
+	if err != nil {
 		return nil, err
 	}
-	script := filepath.Join(dir, "loop.py")
-	if err := os.WriteFile(script, fmt.Appendf(nil, pythonScript, pythonLoopN), 0o644); err != nil {
-		return nil, err
-	}
+	dir := filepath.Dir(script)
 	plain := command{dir: dir, args: []string{e.python, script}}
 	memlens := command{dir: dir, args: []string{e.memlens, "profile", "--quiet", "--python", e.python, script, "loop"}}
 	// memory_profiler spends about 25 s on this loop: no warm-up, and at
@@ -83,6 +80,17 @@ func pythonEvents(ctx context.Context, e *env) ([]row, error) {
 		detail: fmt.Sprintf("(median whole run − median plain run %s) / events; memlens = `memlens profile --python %s loop.py loop` (%d runs), memory_profiler = `@profile` from memory_profiler (%d runs)",
 			seconds(base), e.python, len(ts[1]), len(ts[2])),
 	}}, nil
+}
+
+// writePythonLoop writes the Python workload into the scratch directory
+// and returns its path.
+func writePythonLoop(e *env) (string, error) {
+	dir := filepath.Join(e.tmp, "python")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	script := filepath.Join(dir, "loop.py")
+	return script, os.WriteFile(script, fmt.Appendf(nil, pythonScript, pythonLoopN), 0o644)
 }
 
 // perEvent spreads the extra time of a run over its events.
