@@ -134,7 +134,8 @@ func shareTime(res *profile.Result, raw []rawSample) {
 // logged ones as they are, the others from the samples: a stretch of
 // consecutive samples that found the same call of a function running
 // (innermost or, where the engine knows it, further out), from its first
-// sample to the next sample after its last (the call ended in between).
+// sample to the next sample after its last (the call ended in between);
+// call number 0 (unknown) continues the stretch it falls in.
 // A function with more than maxSpansPerFunction stretches has those with
 // the shortest gaps between them merged.
 func callSpans(res *profile.Result, raw []rawSample, logged []rawSpan) []profile.CallSpan {
@@ -163,8 +164,12 @@ func callSpans(res *profile.Result, raw []rawSample, logged []rawSpan) []profile
 		}
 		for fn, i := range open {
 			spans[i].end = r.t
-			if c, ok := here[fn]; !ok || c != openCall[fn] {
+			c, ok := here[fn]
+			switch {
+			case !ok || c != openCall[fn] && c != 0 && openCall[fn] != 0:
 				delete(open, fn)
+			case openCall[fn] == 0:
+				openCall[fn] = c // 0 is an unknown call (one caught starting): the same
 			}
 		}
 		for fn, c := range here {
@@ -174,7 +179,13 @@ func callSpans(res *profile.Result, raw []rawSample, logged []rawSpan) []profile
 			}
 		}
 	}
-	sort.SliceStable(spans, func(i, j int) bool { return spans[i].start < spans[j].start })
+	// In time order; of stretches starting together, the outer (longer) first.
+	sort.SliceStable(spans, func(i, j int) bool {
+		if spans[i].start != spans[j].start {
+			return spans[i].start < spans[j].start
+		}
+		return spans[i].end > spans[j].end
+	})
 	// Bound each function's stretches: merge across the shortest gaps.
 	byFn := map[int][]int{}
 	for i, s := range spans {
