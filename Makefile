@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/memlens
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build install run test vet fmt-check bench fuzz vsix vsix-all clean
+.PHONY: all build install run test vet fmt-check bench fuzz vsix vsix-all timeline-chart clean
 
 all: build
 
@@ -31,9 +31,13 @@ fmt-check:
 # How fast memlens is against the tools people would use instead (issue 6):
 # prints the table and writes BENCHMARKS.md. Never part of `make test`.
 # Needs python3-memory-profiler (Debian) and golang.org/x/text@v0.31.0 (module
-# proxy); about 8 minutes on 2 cores. BENCHFLAGS=-reps=3 or -only=go,suite,python,lsp to vary it.
+# proxy); about 8 minutes on 2 cores. BENCHFLAGS=-reps=3 or -only=go,suite,python,lsp,timeline to vary it.
 bench:
 	$(GO) run ./bench $(BENCHFLAGS)
+
+# The README's timeline chart, remade from the bundled example.
+timeline-chart: build
+	./$(BIN) profile --quiet --plot docs/timeline.png ./testdata/go/cmd/steps
 
 # Fuzz the Go rewriter beyond its seeds (make test runs the seeds only).
 FUZZTIME ?= 60s

@@ -139,8 +139,9 @@
 //
 // With a timeline interval the runtime also samples the process over time
 // (rt_timeline.go). One sampler per process (the first instrumented package
-// to initialise claims it through $MEMLENS_DIR/tlshared-<pid>, a page
-// mapped by every instrumented package of the process) takes a sample when
+// to initialise claims it through $MEMLENS_DIR/tlshared-<pid>, 128 KiB
+// mapped by every instrumented package of the process, whose pages count in
+// the RSS once touched) takes a sample when
 // the runtime starts (t = 0), then every interval, and at exit (main
 // returned, os.Exit, the end of a test binary): the time since the first
 // sample, the process RSS (/proc/self/statm), the heap in use by objects
@@ -149,7 +150,7 @@
 // adds a sample (in allocation mode, where that is detected); after an
 // unrecovered panic the last sample is the last periodic one.
 //
-// The running line is one word in the shared page, written by the RSS part
+// The running line is one word in the shared mapping, written by the RSS part
 // of the probes with a plain store (an atomic one would double the cost of
 // a line probe; the word is aligned, so never torn on 64-bit Linux): call
 // number<<32 | (package index+1)<<24 | (slot+1). The entry probe of a
@@ -161,13 +162,25 @@
 // target call or literal runs any more. With several goroutines in targets
 // at once, the running line is therefore the line most recently entered by
 // any of them; a line blocked in a long callee stays the running line until
-// another target line starts. Time spent in a target called by a target
-// counts for the callee's lines, not for the calling line.
+// another target line starts.
+//
+// Calls are logged too: each target call's entry (its number, its func
+// line, and the running line when it started: its caller's line when the
+// caller is a target on the same goroutine) and its exit, with the time,
+// into a ring of 4,096 events in the shared mapping that the sampler drains at
+// every sample. That gives each call's exact start and end, and the chain
+// of target calls a sample's line was reached through (the runner credits
+// the calling lines with the callee's time, as line_profiler's % Time
+// does). An entry costs a CAS and a few stores (the probes already read
+// the clock); the first 200,000 events of a run are logged, later calls
+// and calls beyond a full ring are not (the runner then falls back to the
+// samples for them).
 //
 // Records go to $MEMLENS_DIR/timeline-<pid> with pwrite as they are taken
 // (a 40-byte header, then 40-byte records; see ReadTimeline), not through a
 // mapping, whose touched pages would count in the program's RSS; a program
-// killed by SIGKILL keeps every record written before. The sampler
+// killed by SIGKILL keeps every record written before (call events still
+// in the ring, at most one interval's, are lost). The sampler
 // allocates nothing (its first waits on a P may allocate once in the
 // runtime, as the dump watcher's do). Every 200,000 records (33 minutes at
 // 10 ms) and each doubling of that count, the interval doubles.
@@ -216,8 +229,8 @@
 // (the bulk of its cost, 5–16× on allocation-heavy code) and adds about
 // 0.5 µs to each call of a target or literal (switching the rate, and a
 // runtime.Callers at leave to tell a panic from a return). The timeline adds
-// a plain store to each line probe (under 1 ns), two atomic adds to each call
-// and about 5 µs every interval for a sample (0.05% at 10 ms).
+// a plain store to each line probe (under 1 ns), atomic adds and a call log
+// entry to each call (tens of ns), and a few µs every interval for a sample.
 //
 // # Inlining
 //

@@ -80,6 +80,8 @@ var (
 	memlensTLLimit      = int64(memlensTLDoubleAt) // records at which it doubles next
 	memlensTLBlockedAt  int64                      // nanotime of the first sample of a blocked stretch
 	memlensTLBlockedCPU int64                      // the process's CPU time then
+	memlensTLSeen       int                        // samples in the stretch
+	memlensTLQuiet      int                        // of them, with no other P held
 	memlensTLTimer      *memlenstime.Timer         // paces the sampler, made at start-up
 	memlensTLMetrics    []memlensmetrics.Sample    // heap and goroutine states, read in place
 )
@@ -191,19 +193,26 @@ func memlensTLSample(sh *memlensTLShared, flags uint64) {
 	memlenssyscall.Pwrite(memlensTLFD, rec[:], 40+i*memlensTLRecordSize)
 }
 
-// memlensTLBlocked reports whether, at the last sample, no goroutine was
-// runnable or in a system call and at most one other than the sampler held
-// a P (an idle thread looking for work holds one too): the program may be
-// waiting entirely (sleeping, on I/O, or deadlocked). memlensTLRun also
-// checks that the process used almost no CPU meanwhile. Before Go 1.26 the
-// runtime has no such metrics and the answer is always no.
-func memlensTLBlocked() bool {
+// memlensTLIdle classifies the last sample's goroutine states: 2 when no
+// goroutine but the sampler held a P, none was runnable and none in a
+// system call (the program may be waiting entirely: sleeping, on I/O, or
+// deadlocked); 1 the same but with one more P held (a thread looking for
+// work holds one too, so a waiting program shows that now and then); 0
+// otherwise. Before Go 1.26 the runtime has no such metrics: always 0.
+func memlensTLIdle() int {
 	for _, s := range memlensTLMetrics[1:] {
 		if s.Value.Kind() != memlensmetrics.KindUint64 {
-			return false
+			return 0
 		}
 	}
-	return memlensTLMetrics[1].Value.Uint64() <= 2 && memlensTLMetrics[2].Value.Uint64() == 0 && memlensTLMetrics[3].Value.Uint64() == 0
+	running := memlensTLMetrics[1].Value.Uint64()
+	if memlensTLMetrics[2].Value.Uint64() != 0 || memlensTLMetrics[3].Value.Uint64() != 0 || running > 2 {
+		return 0
+	}
+	if running <= 1 {
+		return 2
+	}
+	return 1
 }
 
 // memlensTLCPU returns the CPU time the process has used, in ns.
@@ -221,8 +230,9 @@ func memlensTLCPU() int64 {
 const memlensTLStopAfter = int64(memlenstime.Second)
 
 // memlensTLRun samples every interval until the program has been blocked
-// entirely for memlensTLStopAfter (no goroutine runnable or in a system
-// call at any sample, less than 5% of a CPU used); the next target call
+// entirely for memlensTLStopAfter (at every sample no goroutine runnable or
+// in a system call, at 80% of them no P held but the sampler's, less than
+// 5% of a CPU used); the next target call
 // starts it again (memlensTLWake). The interval doubles each time the number of records
 // reaches another memlensTLDoubleAt × 2^k, so that the file stays small on
 // very long runs (the runner merges the samples for display anyway).
@@ -242,24 +252,30 @@ func memlensTLRun(sh *memlensTLShared) {
 		if next += memlensTLGap; next <= memlensNanotime() {
 			next = memlensNanotime() + memlensTLGap
 		}
-		if !memlensTLBlocked() {
+		idle := memlensTLIdle()
+		if idle == 0 {
 			memlensTLBlockedAt = 0
 			continue
 		}
 		now := memlensNanotime()
 		if memlensTLBlockedAt == 0 {
 			memlensTLBlockedAt, memlensTLBlockedCPU = now, memlensTLCPU()
-			continue
+			memlensTLQuiet, memlensTLSeen = 0, 0
+		}
+		memlensTLSeen++
+		if idle == 2 {
+			memlensTLQuiet++
 		}
 		if now-memlensTLBlockedAt < memlensTLStopAfter {
 			continue
 		}
-		if cpu := memlensTLCPU() - memlensTLBlockedCPU; cpu > (now-memlensTLBlockedAt)/20 {
-			// Busy after all: a goroutine ran between the samples.
-			memlensTLBlockedAt = 0
+		// A running program holds a P besides the sampler's at nearly
+		// every sample; a waiting one only now and then. And it uses CPU.
+		cpu, span := memlensTLCPU()-memlensTLBlockedCPU, now-memlensTLBlockedAt
+		memlensTLBlockedAt = 0
+		if 5*memlensTLQuiet < 4*memlensTLSeen || cpu > span/20 {
 			continue
 		}
-		memlensTLBlockedAt = 0
 		memlensatomic.StoreUint32(&sh.asleep, 1)
 		memlensTLSample(sh, memlensTLPause)
 		return

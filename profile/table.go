@@ -9,12 +9,16 @@ import (
 // WriteTable prints the result as memory_profiler prints it: one table per
 // function under a "Filename:" header, with memlens's exact columns
 // (Allocated, Objects, Retained) after memory_profiler's own, and, when
-// the run was sampled over time, line_profiler's % Time (the line's share
-// of the samples that found its function running). Lines that never ran
+// the timeline's samples found a profiled function running, line_profiler's
+// % Time (the line's share of the samples that found its function
+// running). Lines that never ran
 // have empty figure columns, as in memory_profiler.
 func WriteTable(w io.Writer, r *Result) error {
 	var b strings.Builder
-	timed := r.Timeline != nil
+	timed := false // a % Time column when some function was sampled running
+	for _, f := range r.Functions {
+		timed = timed || r.Timeline != nil && f.TimeSamples > 0
+	}
 	for i, f := range r.Functions {
 		if i > 0 {
 			b.WriteString("\n\n")

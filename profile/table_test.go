@@ -1,0 +1,44 @@
+package profile
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestWriteTableTime: the % Time column shows when the timeline's samples
+// found a function running, with each line's share; lines that never ran
+// stay blank.
+func TestWriteTableTime(t *testing.T) {
+	f := Function{Name: "f", File: "/src/f.go", StartLine: 1, EndLine: 3, Calls: 1, TimeSamples: 8, Lines: []Line{
+		{Line: 1, Content: "func f() {", Code: true, Occurrences: 1, TimeSamples: 2, TimeShare: 0.25},
+		{Line: 2, Content: "\tg()", Code: true, Occurrences: 1, TimeSamples: 6, TimeShare: 0.75},
+		{Line: 3, Content: "}"},
+	}}
+	for _, tc := range []struct {
+		name    string
+		res     Result
+		header  bool
+		lineTwo string
+	}{
+		{"sampled", Result{Language: "go", Status: StatusOK, Functions: []Function{f}, Timeline: &Timeline{IntervalMS: 10}}, true, "  75.0   \tg()"},
+		{"not sampled", Result{Language: "go", Status: StatusOK, Functions: []Function{f}}, false, "0 B   \tg()"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b strings.Builder
+			if err := WriteTable(&b, &tc.res); err != nil {
+				t.Fatal(err)
+			}
+			out := b.String()
+			if got := strings.Contains(out, "Retained  % Time   Line Contents"); got != tc.header {
+				t.Errorf("%% Time header %v, want %v:\n%s", got, tc.header, out)
+			}
+			lines := strings.Split(out, "\n")
+			if !strings.HasSuffix(lines[5], tc.lineTwo) {
+				t.Errorf("line 2: %q, want it to end %q", lines[5], tc.lineTwo)
+			}
+			if tc.header && (strings.Contains(lines[6], "0.0") || !strings.HasSuffix(lines[4], "  25.0   func f() {")) {
+				t.Errorf("lines 1 and 3:\n%s\n%s", lines[4], lines[6])
+			}
+		})
+	}
+}
