@@ -29,19 +29,9 @@ Flags:
 		fs.PrintDefaults()
 	}
 	// The result may come before or after -o.
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if err == flag.ErrHelp {
-				return 0
-			}
-			return 2
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		positional = append(positional, fs.Arg(0))
-		args = fs.Args()[1:]
+	positional, exit, ok := parseInterspersed(fs, args)
+	if !ok {
+		return exit
 	}
 	if len(positional) != 1 || *out == "" {
 		fs.Usage()

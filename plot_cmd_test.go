@@ -153,3 +153,44 @@ func TestPlotBadInput(t *testing.T) {
 		t.Errorf("written anyway: %v", left)
 	}
 }
+
+// TestProfileCommandSampleInterval: --sample-interval sets the timeline's
+// interval, 0 turns it off (and % Time with it), a negative one is refused.
+func TestProfileCommandSampleInterval(t *testing.T) {
+	if code, _, stderr := profileCLI(t, "--sample-interval=-1s", "testdata/python/steps.py"); code != 2 || !strings.Contains(stderr, "must not be negative") {
+		t.Errorf("negative: exit %d, %s", code, stderr)
+	}
+	for _, tc := range []struct {
+		flag     string
+		interval float64
+	}{
+		{"--sample-interval=0", 0},
+		{"--sample-interval=50ms", 50},
+	} {
+		code, stdout, stderr := profileCLI(t, "--quiet", "--json", tc.flag, "testdata/python/steps.py")
+		if code != 0 {
+			t.Fatalf("%s: exit %d\n%s", tc.flag, code, stderr)
+		}
+		var res profile.Result
+		if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+			t.Fatal(err)
+		}
+		if tc.interval == 0 {
+			if res.Timeline != nil || strings.Contains(stdout, `"time_share"`) {
+				t.Errorf("%s: a timeline", tc.flag)
+			}
+			continue
+		}
+		tl := res.Timeline
+		if tl == nil || tl.IntervalMS != tc.interval {
+			t.Fatalf("%s: timeline %+v", tc.flag, tl)
+		}
+		// The sampler keeps to its cadence (a late sample makes the next
+		// one closer): no more samples than the interval allows, plus the
+		// first and the last.
+		last := tl.Samples[len(tl.Samples)-1].TMS
+		if n := len(tl.Samples); float64(n) > last/tc.interval+3 || n < 5 {
+			t.Errorf("%s: %d samples over %.0f ms", tc.flag, n, last)
+		}
+	}
+}

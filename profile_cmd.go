@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -74,19 +73,9 @@ Flags:
 			break
 		}
 	}
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return 0
-			}
-			return 2
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		positional = append(positional, fs.Arg(0))
-		args = fs.Args()[1:]
+	positional, exit, ok := parseInterspersed(fs, args)
+	if !ok {
+		return exit
 	}
 	if *module != "" {
 		positional = append([]string{""}, positional...) // no TARGET: the module is the program

@@ -43,6 +43,9 @@ func showArgs(args []string, tmp string) string {
 // timing is one timed run of a command.
 type timing struct {
 	wall time.Duration
+	// cpu is the user and system time of the process and the children it
+	// waited for (a build, a test binary).
+	cpu time.Duration
 	// phases are memlens's progress messages ("resolving …", "building …",
 	// "running …", "collecting …") with the time each arrived since start.
 	phases []phaseMark
@@ -84,6 +87,9 @@ func runTimed(ctx context.Context, c command) (timing, error) {
 	io.Copy(io.Discard, stderr)
 	err = cmd.Wait()
 	t.wall = time.Since(start)
+	if cmd.ProcessState != nil {
+		t.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	}
 	if err != nil {
 		return t, fmt.Errorf("%s: %v\n%s", c, err, out.String())
 	}

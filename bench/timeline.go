@@ -53,7 +53,18 @@ func timelineRow(workload string, off, on []timing, cmdOn, cmdOff command) row {
 	if a, m := stage(off, "running"), stage(on, "running"); a > 0 {
 		r.detail += fmt.Sprintf("; running stage (median): %s without, %s with (%s)", seconds(a), seconds(m), ratio(float64(m), float64(a)))
 	}
+	a, m := median(cpus(off)), median(cpus(on))
+	r.detail += fmt.Sprintf("; CPU time (user+system, median): %s without, %s with (%s)", seconds(a), seconds(m), ratio(float64(m), float64(a)))
 	return r
+}
+
+// cpus extracts the CPU times.
+func cpus(ts []timing) []time.Duration {
+	ds := make([]time.Duration, len(ts))
+	for i, t := range ts {
+		ds[i] = t.cpu
+	}
+	return ds
 }
 
 // stage is the median duration of one stage over runs.
