@@ -330,8 +330,9 @@ var allocHintRE = regexp.MustCompile(`^(alloc )?-?[0-9.]+ (B|KiB|MiB|GiB)  ×\d+
 var hintOnScreenRE = regexp.MustCompile(`^.*?×\d+`)
 
 // lensOnScreenRE is the summary lens with its companions, as Neovim 0.7 draws
-// code lenses: titles joined by " | ".
-var lensOnScreenRE = regexp.MustCompile(`memory: [^|]*\| Re-profile \| Clear`)
+// code lenses: titles joined by " | " (and Timeline with the run's
+// sparkline, when the run was sampled, before or after Re-profile).
+var lensOnScreenRE = regexp.MustCompile(`memory: [^|]*(?:\| (?:Re-profile|Timeline[^|]*) )+\| Clear`)
 
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"

@@ -216,7 +216,8 @@ func TestGoProfileSession(t *testing.T) {
 			t.Errorf("hint of line %d (allocates nothing) %q, want ×1", l, labels[l])
 		}
 	}
-	if len(titles) != 3 || !strings.HasPrefix(titles[0], "memory: ") || !strings.Contains(titles[0], "1 call") {
+	// The summary, the run's Timeline (every run is sampled), Re-profile, Clear.
+	if len(titles) != 4 || !strings.HasPrefix(titles[0], "memory: ") || !strings.Contains(titles[0], "1 call") || !strings.HasPrefix(titles[1], "Timeline") {
 		t.Errorf("summary lens %q", titles)
 	}
 	if h := c.hover(uri, def+1, 3); !strings.Contains(h, "allocated") || !strings.Contains(h, "TestDefFunc") {
@@ -517,7 +518,7 @@ func TestTwoProfilesAtOnce(t *testing.T) {
 	if !equalMaps(goHints, goWant) || !equalMaps(pyHints, pyWant) {
 		t.Errorf("hints\n go %v, want %v\n py %v, want %v", goHints, goWant, pyHints, pyWant)
 	}
-	if ls := lensTitles(c.codeLenses(pyURI)); len(ls[pyDef]) != 3 || len(ls[lineOf(t, string(pySrc), "def compute():")]) != 1 {
+	if ls := lensTitles(c.codeLenses(pyURI)); len(ls[pyDef]) != 4 || len(ls[lineOf(t, string(pySrc), "def compute():")]) != 1 {
 		t.Errorf("python lenses %v", ls)
 	}
 
