@@ -1,8 +1,9 @@
 // memlens for VS Code: starts `memlens serve` for Go and Python files and
 // lets vscode-languageclient show what it offers (the "Profile memory" code
 // lens, end-of-line inlay hints, the summary lens, hovers, progress). The
-// extension itself adds only settings and two palette commands; everything
-// else is the language server's.
+// extension itself adds settings, palette commands and the memory timeline
+// webview (src/timeline.ts), opened by the server's Timeline lens or the
+// palette; everything else is the language server's.
 //
 // The binary: memlens.path when set, else memlens on PATH, else the one a
 // platform package carries in bin/ (editors/vscode/build.sh TARGET).
@@ -18,28 +19,33 @@ import {
   State,
   TransportKind,
 } from 'vscode-languageclient/node';
+import { TimelineData, TimelinePanel } from './timeline';
 
 // The server's commands, as listed in its executeCommandProvider. The
 // palette commands below have their own ids because vscode-languageclient
 // already registers the server's ids as VS Code commands.
 const serverCommandProfileAtCursor = 'memlens.profileAtCursor';
 const serverCommandClear = 'memlens.clear';
+const serverCommandTimeline = 'memlens.timeline';
 
 const languages = ['go', 'python'];
 
 let client: LanguageClient | undefined;
 let output: vscode.OutputChannel;
 let extensionPath = '';
+let extensionUri: vscode.Uri;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   extensionPath = context.extensionPath;
   output = vscode.window.createOutputChannel('memlens');
   context.subscriptions.push(output);
+  extensionUri = context.extensionUri;
 
   context.subscriptions.push(
     vscode.commands.registerCommand('memlens.editor.profileAtCursor', profileAtCursor),
     vscode.commands.registerCommand('memlens.editor.clear', clear),
     vscode.commands.registerCommand('memlens.editor.restart', restart),
+    vscode.commands.registerCommand('memlens.editor.showTimeline', showTimeline),
     vscode.workspace.onDidChangeConfiguration(async (e) => {
       // A new binary needs a new process; the other settings reach the
       // running server in the same shape as initializationOptions.
@@ -70,6 +76,7 @@ export function serverSettings(scope?: vscode.ConfigurationScope): Record<string
     python: c.get<string>('python', ''),
     buildFlags: c.get<string[]>('buildFlags', []),
     diagnostics: c.get<boolean>('diagnostics', false),
+    sampleInterval: c.get<string>('sampleInterval', '') || undefined,
   };
 }
 
@@ -171,6 +178,17 @@ async function start(): Promise<void> {
     documentSelector: languages.map((language) => ({ scheme: 'file', language })),
     initializationOptions: { memlens: serverSettings() },
     outputChannel: output,
+    middleware: {
+      // The Timeline lens runs the server's memlens.timeline, which
+      // vscode-languageclient registered as a command: draw its answer.
+      executeCommand: async (command, args, next) => {
+        const result = await next(command, args);
+        if (command === serverCommandTimeline && result) {
+          openTimeline(result as TimelineData);
+        }
+        return result;
+      },
+    },
   };
   client = new LanguageClient('memlens', 'memlens', serverOptions, clientOptions);
   try {
@@ -234,11 +252,39 @@ async function clear(): Promise<void> {
   await executeServerCommand(c, serverCommandClear, args);
 }
 
-async function executeServerCommand(c: LanguageClient, command: string, args: unknown): Promise<void> {
+// showTimeline opens the memory timeline of the profiled function at the
+// cursor, else of the file's latest profile, else of the latest of all.
+async function showTimeline(): Promise<void> {
+  const c = runningClient();
+  if (!c) {
+    return;
+  }
+  const editor = vscode.window.activeTextEditor;
+  let args = {};
+  if (editor && languages.includes(editor.document.languageId)) {
+    const pos = editor.selection.active;
+    args = {
+      uri: c.code2ProtocolConverter.asUri(editor.document.uri),
+      position: { line: pos.line, character: pos.character },
+    };
+  }
+  const result = await executeServerCommand(c, serverCommandTimeline, args);
+  if (result) {
+    openTimeline(result as TimelineData);
+  }
+}
+
+function openTimeline(data: TimelineData): void {
+  const c = client;
+  TimelinePanel.show(extensionUri, data, (uri) => (c ? c.protocol2CodeConverter.asUri(uri) : vscode.Uri.parse(uri)));
+}
+
+async function executeServerCommand(c: LanguageClient, command: string, args: unknown): Promise<unknown> {
   try {
-    await c.sendRequest(ExecuteCommandRequest.type, { command, arguments: [args] });
+    return await c.sendRequest(ExecuteCommandRequest.type, { command, arguments: [args] });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     void vscode.window.showErrorMessage(`memlens: ${command}: ${message}`);
+    return undefined;
   }
 }

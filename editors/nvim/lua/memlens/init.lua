@@ -11,10 +11,16 @@
 --   * inlay hints at line ends (Go: allocated bytes, Python: increment; ×N): native
 --     vim.lsp.inlay_hint on Neovim >= 0.10, and end-of-line virtual text
 --     (extmarks in the "memlens_hints" namespace) on 0.7 to 0.9;
---   * hover: vim.lsp.buf.hover() as usual.
--- User commands :MemlensProfile (the function at the cursor) and :MemlensClear.
+--   * hover: vim.lsp.buf.hover() as usual;
+--   * the memory timeline of a run (memlens/timeline.lua): the Timeline lens
+--     beside the summary (its title is the run's RSS as a sparkline) and
+--     :MemlensTimeline open it in a scratch buffer.
+-- User commands :MemlensProfile (the function at the cursor), :MemlensClear
+-- and :MemlensTimeline (the profiled function at the cursor, else the
+-- buffer's latest profile).
 local compat = require('memlens.compat')
 local hints = require('memlens.hints')
+local timeline = require('memlens.timeline')
 
 local M = {}
 
@@ -253,6 +259,16 @@ local function client_config(root, cmd)
     workspace_folders = { { uri = vim.uri_from_fname(root), name = root } },
     capabilities = capabilities(),
     handlers = handlers(),
+    -- The Timeline lens's command, run here rather than sent as is: its
+    -- answer is drawn in a scratch buffer.
+    commands = {
+      ['memlens.timeline'] = function(command, ctx)
+        local client = vim.lsp.get_client_by_id(ctx.client_id)
+        if client then
+          timeline.open(client, ctx.bufnr, (command.arguments or {})[1] or vim.empty_dict())
+        end
+      end,
+    },
     init_options = { memlens = settings },
     -- Also answers workspace/configuration; Neovim sends it with
     -- workspace/didChangeConfiguration once the client is initialized.
@@ -372,6 +388,19 @@ function M.clear()
   end
 end
 
+-- show_timeline opens the memory timeline of the profiled function at the
+-- cursor (else of the buffer's latest profile).
+function M.show_timeline()
+  local buf = vim.api.nvim_get_current_buf()
+  local client = M.client(buf)
+  if client == nil then
+    vim.notify('memlens: no memlens server for this buffer', vim.log.levels.WARN)
+    return
+  end
+  local params = position_params(buf)
+  timeline.open(client, buf, { uri = params.uri, position = params.position })
+end
+
 function M.setup(opts)
   M.config = vim.tbl_deep_extend('force', vim.deepcopy(defaults), opts or {})
   hints.setup()
@@ -386,6 +415,7 @@ function M.setup(opts)
   })
   vim.api.nvim_create_user_command('MemlensProfile', M.profile_at_cursor, { desc = 'memlens: profile the function at the cursor' })
   vim.api.nvim_create_user_command('MemlensClear', M.clear, { desc = 'memlens: clear the profile of this buffer' })
+  vim.api.nvim_create_user_command('MemlensTimeline', M.show_timeline, { desc = 'memlens: the memory timeline of the function at the cursor' })
 
   -- Buffers opened before setup ran.
   for _, b in ipairs(vim.api.nvim_list_bufs()) do
