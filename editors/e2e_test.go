@@ -97,6 +97,28 @@ var targets = []target{
 	},
 }
 
+// timelineTarget is a testdata function whose memory timeline the editor
+// tests open: it runs for about 0.4 s, holding one more 16 MiB block every
+// 100 ms for three steps, then frees them, so that many samples fall on it
+// and the RSS climbs by 48 MiB.
+type timelineTarget struct {
+	name     string
+	file     string // relative to the repository root
+	function string
+	funcLine int
+	// sleepLines hold the function's waits: most of its samples.
+	sleepLines []int
+	// climbMiB is how far the RSS must rise above its reading at the
+	// start of the run (three 16 MiB blocks, less slack for what the
+	// runtime had in reserve).
+	climbMiB float64
+}
+
+var timelineTargets = []timelineTarget{
+	{name: "go-timeline", file: "testdata/go/staircase/staircase.go", function: "Climb", funcLine: 13, sleepLines: []int{17, 22}, climbMiB: 32},
+	{name: "python-timeline", file: "testdata/python/staircase.py", function: "climb", funcLine: 10, sleepLines: []int{14, 17}, climbMiB: 32},
+}
+
 // repoRoot is the repository root (tests run in editors/).
 func repoRoot(t testing.TB) string {
 	t.Helper()

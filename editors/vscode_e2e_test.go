@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -32,8 +34,32 @@ type vscodeFileReport struct {
 	Cleared      bool         `json:"cleared"`
 	PaletteLines []vscodeLine `json:"paletteLines"`
 	// SettingsLines are shown after memlens.hints became ["occurrences"].
-	SettingsLines []vscodeLine `json:"settingsLines"`
-	Screenshots   []string     `json:"screenshots"`
+	SettingsLines []vscodeLine    `json:"settingsLines"`
+	Screenshots   []string        `json:"screenshots"`
+	Timeline      *vscodeTimeline `json:"timeline"`
+}
+
+// vscodeTimeline is what the driver read from the memory timeline webview.
+type vscodeTimeline struct {
+	Lens       string `json:"lens"` // the Timeline lens's title, when opened by it
+	Tab        string `json:"tab"`
+	Points     int    `json:"points"`
+	Calls      int    `json:"calls"`
+	Header     string `json:"header"`
+	LinesTable string `json:"linesTable"`
+	Legend     string `json:"legend"`
+	// Tips are the tooltips shown while the mouse crossed the chart.
+	Tips []struct {
+		Text string `json:"text"`
+		Line int    `json:"line"`
+	} `json:"tips"`
+	Hover struct {
+		Text string `json:"text"`
+		Line int    `json:"line"`
+	} `json:"hover"`
+	CursorBefore int      `json:"cursorBefore"`
+	CursorAfter  int      `json:"cursorAfter"`
+	Screenshots  []string `json:"screenshots"`
 }
 
 type vscodeLens struct {
@@ -83,9 +109,19 @@ func TestVSCode(t *testing.T) {
 		FuncLine  int    `json:"funcLine"`
 		HoverLine int    `json:"hoverLine"`
 		Palette   bool   `json:"palette"`
+		Timeline  string `json:"timeline,omitempty"`
 	}
 	workspace := filepath.Join(root, "testdata")
 	var files []file
+	// The timeline targets first (the last file of the plan also gets the
+	// settings change): one opened by its Timeline lens, one from the palette.
+	for i, tg := range timelineTargets {
+		rel, err := filepath.Rel(workspace, filepath.Join(root, tg.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, file{Name: tg.name, File: rel, FuncLine: tg.funcLine, HoverLine: tg.sleepLines[0], Timeline: []string{"lens", "palette"}[i%2]})
+	}
 	for i, tg := range targets {
 		rel, err := filepath.Rel(workspace, filepath.Join(root, tg.file))
 		if err != nil {
@@ -104,8 +140,10 @@ func TestVSCode(t *testing.T) {
 			"codeServer": codeServer, "chromium": chromium, "playwright": playwright,
 			"vsix": vsix, "workspace": workspace, "artifacts": artifacts,
 			"out": out, "files": files, "missing": missing,
+			// The timeline's interval reaches the runner: the webview says it.
+			"settings": map[string]any{"memlens.sampleInterval": "5ms"},
 		})
-		log, err := run(t, 5*time.Minute, root, []string{"MEMLENS_E2E=" + string(plan), "PATH=" + path},
+		log, err := run(t, 8*time.Minute, root, []string{"MEMLENS_E2E=" + string(plan), "PATH=" + path},
 			node, filepath.Join(root, "editors", "vscode", "e2e", "run.mjs"))
 		var rep vscodeReport
 		data, rerr := os.ReadFile(out)
@@ -162,6 +200,15 @@ func TestVSCode(t *testing.T) {
 			t.Logf("screenshots: %v", r.Screenshots)
 		})
 	}
+	for i, tg := range timelineTargets {
+		t.Run(tg.name, func(t *testing.T) {
+			r, ok := rep.Files[tg.name]
+			if !ok || r.Timeline == nil {
+				t.Fatalf("no timeline report for %s", tg.name)
+			}
+			checkVSCodeTimeline(t, root, tg, r.Timeline, i%2 == 0)
+		})
+	}
 
 	t.Run("no binary", func(t *testing.T) {
 		rep := drive(t, filepath.Join(dist, "memlens.vsix"), true)
@@ -181,6 +228,89 @@ func TestVSCode(t *testing.T) {
 var vscodeTargets = map[string]string{
 	"linux/amd64": "linux-x64", "linux/arm64": "linux-arm64",
 	"darwin/amd64": "darwin-x64", "darwin/arm64": "darwin-arm64",
+}
+
+// checkVSCodeTimeline judges the webview of tg's timeline: the chart with
+// its points and the call shaded, a tooltip naming a source line with its
+// text, the RSS climbing across the tooltips, and the click on the chart
+// moving the editor's cursor to that line.
+func checkVSCodeTimeline(t *testing.T, root string, tg timelineTarget, tl *vscodeTimeline, byLens bool) {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join(root, tg.file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(src), "\n")
+	if byLens && !timelineLensRE.MatchString(tl.Lens) {
+		t.Errorf("Timeline lens %q, want %s", tl.Lens, timelineLensRE)
+	}
+	if !strings.HasPrefix(tl.Tab, "Memory timeline: "+tg.function) {
+		t.Errorf("webview tab %q", tl.Tab)
+	}
+	// 0.4 s of the function alone, sampled every 5 ms (memlens.sampleInterval).
+	if tl.Points < 40 || tl.Calls < 1 {
+		t.Errorf("chart: %d points, %d call stretches; want at least 40 points and a call", tl.Points, tl.Calls)
+	}
+	for _, want := range []string{tg.function, "one every 5 ms", "peak RSS"} {
+		if !strings.Contains(tl.Header, want) {
+			t.Errorf("webview header lacks %q:\n%s", want, tl.Header)
+		}
+	}
+	for _, l := range tg.sleepLines {
+		if !strings.Contains(tl.LinesTable, strings.TrimSpace(lines[l-1])) {
+			t.Errorf("lines by time lack line %d %q:\n%s", l, strings.TrimSpace(lines[l-1]), tl.LinesTable)
+		}
+	}
+	// The tooltip: time, RSS, heap and the line with its source.
+	hover := tl.Hover
+	if hover.Line < tg.funcLine || hover.Line > len(lines) {
+		t.Fatalf("tooltip line %d is not in %s", hover.Line, tg.function)
+	}
+	wantLine := fmt.Sprintf("%s line %d: %s", tg.function, hover.Line, strings.TrimSpace(lines[hover.Line-1]))
+	if !tooltipRE.MatchString(hover.Text) || !strings.Contains(hover.Text, wantLine) {
+		t.Errorf("tooltip %q, want time, RSS, heap (%s) and %q", hover.Text, tooltipRE, wantLine)
+	}
+	// The RSS the tooltips show climbs by the blocks the function holds.
+	var first, highest float64
+	for i, tip := range tl.Tips {
+		m := tooltipRE.FindStringSubmatch(tip.Text)
+		if m == nil {
+			t.Errorf("tooltip %q, want %s", tip.Text, tooltipRE)
+			continue
+		}
+		v := mib(m[1], m[2])
+		if i == 0 {
+			first = v
+		}
+		highest = max(highest, v)
+	}
+	if highest-first < tg.climbMiB {
+		t.Errorf("RSS in the tooltips rises from %.1f to %.1f MiB, want a climb of %.0f MiB", first, highest, tg.climbMiB)
+	}
+	if tl.CursorAfter != hover.Line || tl.CursorBefore == hover.Line {
+		t.Errorf("click on the chart: cursor on line %d (before: %d), want line %d", tl.CursorAfter, tl.CursorBefore, hover.Line)
+	}
+	t.Logf("timeline: %d points; tooltip %q; screenshots %v", tl.Points, hover.Text, tl.Screenshots)
+}
+
+// timelineLensRE is the Timeline lens: the word and the RSS as a sparkline.
+var timelineLensRE = regexp.MustCompile(`^Timeline [▁▂▃▄▅▆▇█]{2,16}$`)
+
+// tooltipRE reads a timeline tooltip: "180 ms\nRSS 33.0 MiB · heap 13.0 MiB\n…".
+var tooltipRE = regexp.MustCompile(`(?s)^[\d.]+ m?s\s+RSS ([\d.]+) (B|KiB|MiB|GiB) · heap [\d.]+ (B|KiB|MiB|GiB)\s+\S`)
+
+// mib converts a figure as memlens prints it to MiB.
+func mib(num, unit string) float64 {
+	v, _ := strconv.ParseFloat(num, 64)
+	switch unit {
+	case "B":
+		return v / (1 << 20)
+	case "KiB":
+		return v / (1 << 10)
+	case "GiB":
+		return v * (1 << 10)
+	}
+	return v
 }
 
 // vscodeHints takes the hint text of each shown line: what follows the

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -287,4 +289,107 @@ func mustJSON(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestTimelineSession profiles the staircase testdata (one more 16 MiB
+// block every 100 ms for three steps, then all freed) with the real
+// server over its pipes, Go and Python, sampled every 5 ms through the
+// sampleInterval setting, and checks what an editor gets: the Timeline
+// lens with the RSS climbing in its sparkline, memlens.timeline's samples
+// with the climb and the drop after the free and the function's lines,
+// and the hover's time share of a wait.
+func TestTimelineSession(t *testing.T) {
+	tests := []struct {
+		lang, dir, file, function, def string
+		sleep                          string // the wait after each step
+	}{
+		{"go", "../testdata/go", "staircase/staircase.go", "Climb", "func Climb() int {", "\t\ttime.Sleep(100 * time.Millisecond)"},
+		{"python", "../testdata/python", "staircase.py", "climb", "def climb():", "        time.sleep(0.1)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.lang, func(t *testing.T) {
+			if tt.lang == "python" {
+				needPython(t)
+			}
+			c := startServer(t)
+			root, _ := filepath.Abs(tt.dir)
+			c.initialize(root, true, map[string]any{"memlens": map[string]any{"sampleInterval": "5ms"}})
+			uri, src := openTestdata(t, c, filepath.Join(root, tt.file), tt.lang)
+			def, sleep := lineOf(t, src, tt.def), lineOf(t, src, tt.sleep)
+			_, _, end, _ := profileAndWait(t, c, uri, tt.function)
+			if end.Value.Message != "done" {
+				t.Fatalf("progress end %+v", end.Value)
+			}
+
+			titles := lensTitles(c.codeLenses(uri))[def]
+			if len(titles) != 4 || !strings.HasPrefix(titles[1], "Timeline ") {
+				t.Fatalf("lenses %q, want the summary, Timeline, Re-profile, Clear", titles)
+			}
+			spark := []rune(strings.TrimPrefix(titles[1], "Timeline "))
+			if len(spark) < 8 || spark[0] != '▁' || !strings.ContainsRune(string(spark), '█') {
+				t.Errorf("Timeline lens %q: want the RSS from the lowest (▁ at the start) to the highest (█)", titles[1])
+			}
+
+			tl, err := c.timeline(map[string]any{"uri": uri, "function": tt.function})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tl.Function != tt.function || tl.Language != tt.lang || tl.IntervalMS != 5 || tl.Status != "ok" {
+				t.Errorf("timeline of %s: function %q, language %q, interval %v ms, status %q", tt.function, tl.Function, tl.Language, tl.IntervalMS, tl.Status)
+			}
+			// 0.4 s of the function alone at 5 ms.
+			if len(tl.Samples) < 60 || len(tl.Calls) < 1 {
+				t.Fatalf("%d samples, %d call stretches", len(tl.Samples), len(tl.Calls))
+			}
+			fnLines := map[int]bool{}
+			for _, l := range tl.Lines {
+				fnLines[l.Line] = true
+			}
+			var peak uint64
+			onFunc := 0
+			for i, sm := range tl.Samples {
+				if i > 0 && sm.TMS <= tl.Samples[i-1].TMS {
+					t.Errorf("sample %d at %v ms, not after %v ms", i, sm.TMS, tl.Samples[i-1].TMS)
+				}
+				if sm.Function == tt.function {
+					onFunc++
+					if !fnLines[sm.Line] {
+						t.Errorf("sample %d on line %d, which is not a line of %s that ran", i, sm.Line, tt.function)
+					}
+				}
+				peak = max(peak, sm.RSSBytes)
+			}
+			first, last := tl.Samples[0].RSSBytes, tl.Samples[len(tl.Samples)-1].RSSBytes
+			if peak < first+32*MiB {
+				t.Errorf("RSS from %s to a peak of %s: want a climb of 48 MiB", profile.Bytes(int64(first)), profile.Bytes(int64(peak)))
+			}
+			if last > peak-24*MiB {
+				t.Errorf("RSS at the end %s, peak %s: want the drop after the free", profile.Bytes(int64(last)), profile.Bytes(int64(peak)))
+			}
+			// The waits hold most of the function's time.
+			var sleepShare, total float64
+			for _, l := range tl.Lines {
+				total += l.Share
+				if strings.Contains(l.Content, "leep(") {
+					sleepShare += l.Share
+				}
+				if l.At == nil || *l.At != l.Line-1 {
+					t.Errorf("line %d placed at %v", l.Line, l.At)
+				}
+			}
+			if sleepShare < 0.5 || total > 1.0001 || total < 0.99 {
+				t.Errorf("shares: the waits %.2f of the time, all lines %.2f", sleepShare, total)
+			}
+
+			h := c.hover(uri, sleep, 4)
+			re := regexp.MustCompile("time: ([\\d.]+)% of `" + regexp.QuoteMeta(tt.function) + "`'s running time \\((\\d+) of (\\d+) samples, one every 5 ms\\)")
+			m := re.FindStringSubmatch(h)
+			if m == nil || !strings.Contains(h, "when it ran: `") {
+				t.Fatalf("hover of the wait lacks the time share and sparkline:\n%s", h)
+			}
+			if n, _ := strconv.Atoi(m[3]); n != onFunc {
+				t.Errorf("hover counts %s samples of %s, the timeline %d", m[3], tt.function, onFunc)
+			}
+		})
+	}
 }

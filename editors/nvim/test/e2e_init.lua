@@ -1,13 +1,16 @@
 -- Headless end-to-end driver for the memlens Neovim plugin, run by
 -- editors/nvim_e2e_test.go as
 --
---   MEMLENS_E2E='{"bin":…,"plugin_dir":…,"line":…,"mode":"lens"|"command","hover_line":…,"out":…}' \
+--   MEMLENS_E2E='{"bin":…,"plugin_dir":…,"line":…,"mode":"lens"|"command","hover_line":…,"out":…,
+--                 "timeline":"lens"|"command" (optional)}' \
 --     nvim --headless -u e2e_init.lua FILE
 --
 -- It acts as a user would (waits for the "Profile memory" lens on the
--- function's line, runs it or :MemlensProfile, opens the hover, runs
--- :MemlensClear) and writes what Neovim shows, read back from extmarks, lenses
--- and the hover window, as JSON to plan.out. The Go test judges it.
+-- function's line, runs it or :MemlensProfile, opens the hover, opens the
+-- memory timeline by its lens or :MemlensTimeline and jumps from it to a
+-- line, runs :MemlensClear) and writes what Neovim shows, read back from
+-- extmarks, lenses, the hover window and the timeline buffer, as JSON to
+-- plan.out. The Go test judges it.
 --
 -- Without plan.bin the plugin finds memlens itself (PATH, then bin/memlens
 -- of its checkout); plan.plugin_dir is the plugin to load (default: the one
@@ -129,6 +132,73 @@ local function float_text()
   end
 end
 
+-- open_timeline opens the memory timeline as a user does (the Timeline
+-- lens, picked from the menu of the lenses on the function's line, or
+-- :MemlensTimeline), reads the scratch buffer, presses <CR> on its first
+-- line of "lines … by time" and reads where the cursor went.
+local function open_timeline(buf)
+  local r = {}
+  local win = vim.api.nvim_get_current_win()
+  vim.api.nvim_win_set_cursor(win, { plan.line, 0 })
+  if plan.timeline == 'lens' then
+    local select = vim.ui.select
+    vim.ui.select = function(items, opts, on_choice)
+      r.menu = {}
+      local pick
+      for _, item in ipairs(items) do
+        local text = opts.format_item and opts.format_item(item) or tostring(item)
+        table.insert(r.menu, text)
+        if pick == nil and text:find('^Timeline') then
+          pick = item
+        end
+      end
+      vim.ui.select = select
+      on_choice(pick)
+    end
+    vim.lsp.codelens.run()
+  else
+    vim.cmd('MemlensTimeline')
+  end
+  local tbuf
+  wait(20000, 'the timeline buffer', function()
+    for _, b in ipairs(vim.api.nvim_list_bufs()) do
+      if vim.api.nvim_buf_is_loaded(b) and vim.bo[b].filetype == 'memlens-timeline' then
+        tbuf = b
+        return true
+      end
+    end
+    return error_message() ~= nil
+  end)
+  if error_message() then
+    error('server: ' .. error_message(), 0)
+  end
+  r.name = vim.api.nvim_buf_get_name(tbuf)
+  r.lines = vim.api.nvim_buf_get_lines(tbuf, 0, -1, false)
+  r.buftype = vim.bo[tbuf].buftype
+  -- <CR> on the first line listed by time.
+  local row
+  for i, l in ipairs(r.lines) do
+    if l:find('^lines of .* by time') then
+      row = i + 1
+      break
+    end
+  end
+  if row == nil or row > #r.lines then
+    error('no lines by time in the timeline buffer:\n' .. table.concat(r.lines, '\n'), 0)
+  end
+  vim.api.nvim_set_current_win(vim.fn.bufwinid(tbuf))
+  vim.api.nvim_win_set_cursor(0, { row, 0 })
+  r.row = r.lines[row]
+  vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes('<CR>', true, false, true), 'x', false)
+  r.jump = { buf_is_source = vim.api.nvim_get_current_buf() == buf, line = vim.api.nvim_win_get_cursor(0)[1] }
+  -- q in the timeline closes it.
+  vim.api.nvim_set_current_win(vim.fn.bufwinid(tbuf))
+  vim.api.nvim_feedkeys('q', 'x', false)
+  r.closed = not vim.api.nvim_buf_is_valid(tbuf) or vim.fn.bufwinid(tbuf) == -1
+  vim.api.nvim_set_current_win(win)
+  return r
+end
+
 local function run()
   local buf = vim.api.nvim_get_current_buf()
   wait(20000, 'the memlens client', function()
@@ -192,6 +262,11 @@ local function run()
     if vim.api.nvim_win_get_config(win).relative ~= '' then
       vim.api.nvim_win_close(win, true)
     end
+  end
+
+  if plan.timeline then
+    report.timeline = open_timeline(buf)
+    step('timeline')
   end
 
   vim.cmd('MemlensClear')

@@ -22,7 +22,9 @@ const plan = JSON.parse(process.env.MEMLENS_E2E);
 //   vsix, bin (memlens.path, optional: without it the extension finds its
 //   own), workspace (folder to open), artifacts (screenshots),
 //   out (report path),
-//   files: [{name, file (relative to workspace), funcLine, hoverLine, palette (bool)}],
+//   files: [{name, file (relative to workspace), funcLine, hoverLine, palette (bool),
+//            timeline ("lens" | "palette": open the memory timeline that way)}],
+//   settings: extra user settings,
 //   missing (bool): the vsix carries no memlens and none is on PATH: open
 //   the first file and report the notification that says how to get it
 // }
@@ -108,6 +110,7 @@ async function main() {
     'editor.lightbulb.enabled': 'off',
     'extensions.autoCheckUpdates': false,
     'extensions.autoUpdate': false,
+    ...(plan.settings || {}),
   };
   if (plan.bin) settings['memlens.path'] = plan.bin;
   fs.writeFileSync(settingsFile, JSON.stringify(settings, null, 2));
@@ -410,6 +413,10 @@ async function profileFile(page, f) {
   await page.keyboard.press('Escape');
   step(`${f.name}: hover read`);
 
+  if (f.timeline) {
+    r.timeline = await showTimeline(page, f);
+  }
+
   if (f.palette) {
     // The palette's Clear, then Profile function at cursor from inside the body.
     await page.locator('.editor-group-container.active .view-lines').click({ position: { x: 5, y: 5 } });
@@ -433,6 +440,93 @@ async function profileFile(page, f) {
     step(`${f.name}: profiled from the palette`);
 
   }
+  return r;
+}
+
+// cursorLine reads the cursor's line from the status bar ("Ln 9, Col 1").
+async function cursorLine(page) {
+  const text = await page.locator('[id="status.editor.selection"]').innerText().catch(() => '');
+  const m = /Ln (\d+)/.exec(text);
+  return m ? parseInt(m[1], 10) : null;
+}
+
+// showTimeline opens the memory timeline of f's function (by its Timeline
+// lens or the palette), reads the chart, hovers it until the tooltip names
+// a source line, clicks there and reads where the editor's cursor went.
+async function showTimeline(page, f) {
+  const r = {};
+  const base = path.basename(f.file);
+  if (f.timeline === 'lens') {
+    await goToLine(page, f.funcLine);
+    const lens = await waitFor('the Timeline lens', 20000, async () => {
+      const l = await lensAbove(page, f.funcLine);
+      return l && l.commands.some((c) => c.startsWith('Timeline')) ? l : null;
+    });
+    r.lens = lens.commands.find((c) => c.startsWith('Timeline'));
+    // Lenses re-render when the server refreshes them: click again until
+    // one click lands.
+    await waitFor('a click on the Timeline lens', 20000, () =>
+      clickLensCommand(page, f.funcLine, 'Timeline').then(
+        () => true,
+        () => false,
+      ),
+    );
+  } else {
+    await goToLine(page, f.hoverLine);
+    await runPaletteCommand(page, 'memlens: Show memory timeline');
+  }
+  step(`${f.name}: timeline asked for (${f.timeline})`);
+  const frame = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+  await frame.locator('#chart[data-points] .uplot canvas').first().waitFor({ state: 'visible', timeout: 30000 });
+  await sleep(500);
+  r.tab = await page.locator('.tab.active').first().getAttribute('aria-label');
+  r.points = parseInt(await frame.locator('#chart').getAttribute('data-points'), 10);
+  r.calls = parseInt(await frame.locator('#chart').getAttribute('data-calls'), 10);
+  r.header = await frame.locator('#head').innerText();
+  r.linesTable = await frame.locator('#lines').innerText();
+  r.legend = await frame.locator('.u-legend').innerText();
+  r.screenshots = [await shot(page, `${f.name}-6-timeline.png`)];
+  step(`${f.name}: timeline shown, ${r.points} points`);
+
+  // Hover across the plot, as a user runs the mouse over it, reading the
+  // tooltip at each spot; keep a spot whose line is not the cursor's.
+  const before = await cursorLine(page);
+  const over = await frame.locator('.u-over').boundingBox();
+  const tip = frame.locator('#tip');
+  r.tips = [];
+  let pick = null;
+  for (let i = 1; i < 80; i++) {
+    const x = over.x + (over.width * i) / 80;
+    const y = over.y + over.height / 2;
+    await page.mouse.move(x, y);
+    await sleep(40);
+    if (await tip.isHidden()) continue;
+    const t = { x, y, text: await tip.innerText(), line: parseInt((await tip.getAttribute('data-line')) || '0', 10) };
+    r.tips.push(t);
+    if (t.line && t.line !== before && (!pick || (pick.line === f.funcLine && t.line !== f.funcLine))) pick = t;
+  }
+  if (!pick) throw new Error(`no point of the chart showed a source line other than ${before}: ${JSON.stringify(r.tips.slice(0, 5))}`);
+  await page.mouse.move(pick.x, pick.y);
+  await sleep(300);
+  r.hover = { text: await tip.innerText(), line: pick.line };
+  r.screenshots.push(await shot(page, `${f.name}-7-timeline-hover.png`));
+  step(`${f.name}: timeline tooltip names line ${pick.line}`);
+
+  // The click reveals the line in the editor, with the cursor on it.
+  r.cursorBefore = before;
+  await page.mouse.click(pick.x, pick.y);
+  r.cursorAfter = await waitFor(`the cursor on line ${pick.line}`, 15000, async () => {
+    const active = await page.locator('.tab.active').first().getAttribute('aria-label');
+    const line = await cursorLine(page);
+    return active && active.startsWith(base) && line === pick.line ? line : null;
+  });
+  r.screenshots.push(await shot(page, `${f.name}-8-timeline-click.png`));
+  step(`${f.name}: the click revealed line ${r.cursorAfter}`);
+
+  // Close the timeline, leaving the editor as it was.
+  await page.locator('.tab[aria-label^="Memory timeline"] .tab-actions .action-label').first().click({ force: true });
+  await page.locator('.tab[aria-label^="Memory timeline"]').waitFor({ state: 'detached', timeout: 10000 });
+  await page.locator(`.tab.active[aria-label^="${base}"]`).waitFor({ state: 'visible' });
   return r;
 }
 

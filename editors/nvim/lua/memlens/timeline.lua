@@ -237,7 +237,9 @@ function M.show(tl, source_win)
   if old ~= -1 then
     vim.api.nvim_buf_delete(old, { force = true })
   end
-  vim.cmd('botright ' .. math.min(#lines, math.floor(vim.o.lines / 2)) .. 'new')
+  -- Tall enough for the chart and the lines by time, leaving the source
+  -- a few lines.
+  vim.cmd('botright ' .. math.min(#lines, math.max(math.floor(vim.o.lines / 2), vim.o.lines - 16)) .. 'new')
   local buf = vim.api.nvim_get_current_buf()
   vim.api.nvim_buf_set_name(buf, name)
   vim.bo[buf].buftype = 'nofile'
