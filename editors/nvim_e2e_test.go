@@ -71,7 +71,6 @@ func TestNeovim(t *testing.T) {
 	nvims := neovims(t)
 	bin := memlensBinary(t)
 	root := repoRoot(t)
-	initLua := filepath.Join(root, "editors", "nvim", "test", "e2e_init.lua")
 	checkout := pluginCheckout(t, bin)
 	for _, nv := range nvims {
 		for i, tg := range targets {
@@ -80,8 +79,7 @@ func TestNeovim(t *testing.T) {
 				if i%2 == 1 {
 					mode = "command"
 				}
-				out := filepath.Join(t.TempDir(), "report.json")
-				p := map[string]any{"line": tg.funcLine, "hover_line": tg.hoverLine, "mode": mode, "out": out}
+				p := map[string]any{"line": tg.funcLine, "hover_line": tg.hoverLine, "mode": mode}
 				env := []string{}
 				if mode == "lens" {
 					p["bin"] = bin
@@ -89,20 +87,8 @@ func TestNeovim(t *testing.T) {
 					p["plugin_dir"] = filepath.Join(checkout, "editors", "nvim")
 					env = append(env, "PATH="+pathWithout(t, "memlens"))
 				}
-				plan, _ := json.Marshal(p)
-				env = append(env, "MEMLENS_E2E="+string(plan))
-				log, err := run(t, 3*time.Minute, root, env, nv.path, "--headless", "-u", initLua, filepath.Join(root, tg.file))
 				var rep nvimReport
-				data, rerr := os.ReadFile(out)
-				if rerr != nil || json.Unmarshal(data, &rep) != nil {
-					t.Fatalf("nvim wrote no report (%v, %v):\n%s", err, rerr, log)
-				}
-				if rep.Error != "" || err != nil {
-					t.Fatalf("nvim %s: %s (exit: %v)\nsteps: %v\nserver messages: %+v\n%s", rep.Nvim, rep.Error, err, rep.Steps, rep.Messages, log)
-				}
-				if !strings.HasPrefix(rep.Nvim, nv.version) || rep.Native != nv.native {
-					t.Errorf("ran Neovim %s (native hints %v), want %s (%v)", rep.Nvim, rep.Native, nv.version, nv.native)
-				}
+				runNvimDriver(t, nv, filepath.Join(root, tg.file), env, p, &rep)
 
 				shown := map[int]string{}
 				wantPos := "eol"
@@ -129,6 +115,34 @@ func TestNeovim(t *testing.T) {
 		}
 	}
 }
+
+// runNvimDriver runs editors/nvim/test/e2e_init.lua in headless nv on file
+// with plan (and env), and decodes the report it writes into rep, an
+// *nvimReport or a struct embedding one. It stops the test when the driver
+// wrote no report or reported an error.
+func runNvimDriver(t *testing.T, nv neovim, file string, env []string, plan map[string]any, rep interface{ base() *nvimReport }) {
+	t.Helper()
+	root := repoRoot(t)
+	out := filepath.Join(t.TempDir(), "report.json")
+	plan["out"] = out
+	p, _ := json.Marshal(plan)
+	env = append(env, "MEMLENS_E2E="+string(p))
+	initLua := filepath.Join(root, "editors", "nvim", "test", "e2e_init.lua")
+	log, err := run(t, 3*time.Minute, root, env, nv.path, "--headless", "-u", initLua, file)
+	data, rerr := os.ReadFile(out)
+	if rerr != nil || json.Unmarshal(data, rep) != nil {
+		t.Fatalf("nvim wrote no report (%v, %v):\n%s", err, rerr, log)
+	}
+	r := rep.base()
+	if r.Error != "" || err != nil {
+		t.Fatalf("nvim %s: %s (exit: %v)\nsteps: %v\nserver messages: %+v\n%s", r.Nvim, r.Error, err, r.Steps, r.Messages, log)
+	}
+	if !strings.HasPrefix(r.Nvim, nv.version) || r.Native != nv.native {
+		t.Errorf("ran Neovim %s (native hints %v), want %s (%v)", r.Nvim, r.Native, nv.version, nv.native)
+	}
+}
+
+func (r *nvimReport) base() *nvimReport { return r }
 
 // pluginCheckout lays out the plugin as a clone of the repository holds it,
 // with bin/memlens built (a copy of bin), in a temporary directory.
@@ -255,7 +269,7 @@ func neovimScreen(t *testing.T, nv neovim, tmux, bin string) {
 			t.Fatalf("tmux capture-pane: %v\n%s", err, screen)
 		}
 		shown := map[int]string{}
-		summary := ""
+		var lenses []nvimLens
 		for _, row := range strings.Split(screen, "\n") {
 			m := rowRE.FindStringSubmatch(row)
 			if m == nil {
@@ -274,14 +288,17 @@ func neovimScreen(t *testing.T, nv neovim, tmux, bin string) {
 			// the hint depending on which arrived first: take the lens out,
 			// and the hint is what remains up to its ×N.
 			if n == tg.funcLine {
-				summary = strings.TrimSpace(lensOnScreenRE.FindString(rest))
+				lenses = nil
+				for _, title := range strings.Split(strings.TrimSpace(lensOnScreenRE.FindString(rest)), " | ") {
+					lenses = append(lenses, nvimLens{Line: n, Title: title})
+				}
 			}
 			rest = lensOnScreenRE.ReplaceAllString(rest, "")
 			if h := hintOnScreenRE.FindString(rest); h != "" {
 				shown[n] = strings.TrimSpace(h)
 			}
 		}
-		if (len(shown) >= len(tg.occurrences) && summaryRE.MatchString(summary)) || time.Now().After(deadline) {
+		if (len(shown) >= len(tg.occurrences) && hasSummary(lenses)) || time.Now().After(deadline) {
 			os.WriteFile(filepath.Join(artifactDir(t, "nvim"), "screen-go-"+nv.version+".txt"), []byte(screen), 0o644)
 			checkHints(t, tg, shown, false)
 			for l, h := range shown {
@@ -289,7 +306,7 @@ func neovimScreen(t *testing.T, nv neovim, tmux, bin string) {
 					t.Errorf("line %d: hint %q, want the allocated bytes and ×N only (settings.hints)", l, h)
 				}
 			}
-			checkSummaryLens(t, tg, []nvimLens{{Line: tg.funcLine, Title: summary}})
+			checkSummaryLens(t, tg, lenses)
 			if t.Failed() {
 				t.Logf("screen:\n%s", screen)
 				return
@@ -329,10 +346,21 @@ var allocHintRE = regexp.MustCompile(`^(alloc )?-?[0-9.]+ (B|KiB|MiB|GiB)  ×\d+
 // hintOnScreenRE is a hint as a screen row shows it after the code.
 var hintOnScreenRE = regexp.MustCompile(`^.*?×\d+`)
 
-// lensOnScreenRE is the summary lens with its companions, as Neovim 0.7 draws
-// code lenses: titles joined by " | " (and Timeline with the run's
-// sparkline, when the run was sampled, before or after Re-profile).
-var lensOnScreenRE = regexp.MustCompile(`memory: [^|]*(?:\| (?:Re-profile|Timeline[^|]*) )+\| Clear`)
+// lensOnScreenRE is the summary lens with its companions, as Neovim before
+// 0.12 draws code lenses: titles joined by " | ", in the server's order on
+// 0.7, in any order on 0.10 (its sort of the lenses of a line is unstable).
+var lensOnScreenRE = regexp.MustCompile(`(?:` + lensTitleOnScreen + `)(?: \| (?:` + lensTitleOnScreen + `))+`)
+
+const lensTitleOnScreen = `memory: [^|]*?|Timeline [▁▂▃▄▅▆▇█]*|Re-profile|Clear`
+
+func hasSummary(lenses []nvimLens) bool {
+	for _, l := range lenses {
+		if summaryRE.MatchString(l.Title) {
+			return true
+		}
+	}
+	return false
+}
 
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"

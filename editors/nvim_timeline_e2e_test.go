@@ -40,62 +40,57 @@ type nvimTimeline struct {
 // chart that climbs and drops as the function holds and frees memory and
 // the function's lines by time, and <CR> on a line goes to it.
 func TestNeovimTimeline(t *testing.T) {
-	nvim := need(t, "nvim")
+	nvims := neovims(t)
 	bin := memlensBinary(t)
 	root := repoRoot(t)
-	initLua := filepath.Join(root, "editors", "nvim", "test", "e2e_init.lua")
-	for i, tg := range timelineTargets {
-		t.Run(tg.name, func(t *testing.T) {
-			how := []string{"lens", "command"}[i%2]
-			out := filepath.Join(t.TempDir(), "report.json")
-			plan, _ := json.Marshal(map[string]any{
-				"bin": bin, "line": tg.funcLine, "hover_line": tg.sleepLines[0], "mode": "lens", "out": out, "timeline": how,
-			})
-			log, err := run(t, 3*time.Minute, root, []string{"MEMLENS_E2E=" + string(plan)},
-				nvim, "--headless", "-u", initLua, filepath.Join(root, tg.file))
-			var rep nvimTimelineReport
-			data, rerr := os.ReadFile(out)
-			if rerr != nil || json.Unmarshal(data, &rep) != nil {
-				t.Fatalf("nvim wrote no report (%v, %v):\n%s", err, rerr, log)
-			}
-			if rep.Error != "" || err != nil || rep.Timeline == nil {
-				t.Fatalf("nvim: %s (exit: %v)\nsteps: %v\nserver messages: %+v\n%s", rep.Error, err, rep.Steps, rep.Messages, log)
-			}
-			tl := rep.Timeline
-			lens := ""
-			for _, l := range rep.LensesAfter {
-				if l.Line == tg.funcLine && strings.HasPrefix(l.Title, "Timeline") {
-					lens = l.Title
-				}
-			}
-			if !timelineLensRE.MatchString(lens) {
-				t.Errorf("Timeline lens %q, want %s; lenses %+v", lens, timelineLensRE, rep.LensesAfter)
-			}
-			if how == "lens" {
-				if len(tl.Menu) != 4 || !summaryRE.MatchString(tl.Menu[0]) || tl.Menu[1] != lens || tl.Menu[2] != "Re-profile" || tl.Menu[3] != "Clear" {
-					t.Errorf("the lenses offered on line %d: %q, want the summary, %q, Re-profile, Clear", tg.funcLine, tl.Menu, lens)
-				}
-			}
-			if tl.Name != "memlens://timeline/"+tg.function || tl.Buftype != "nofile" || !tl.Closed {
-				t.Errorf("timeline buffer %q (buftype %q, closed by q: %v)", tl.Name, tl.Buftype, tl.Closed)
-			}
-			src, err := os.ReadFile(filepath.Join(root, tg.file))
-			if err != nil {
-				t.Fatal(err)
-			}
-			byTime := checkTextTimeline(t, tg, strings.Split(string(src), "\n"), tl.Lines)
-			if m := timeRowRE.FindStringSubmatch(tl.Row); m == nil {
-				t.Errorf("<CR> pressed on %q, not a line by time", tl.Row)
-			} else if n, _ := strconv.Atoi(m[2]); !tl.Jump.BufIsSource || tl.Jump.Line != n {
-				t.Errorf("<CR> on %q went to line %d (source buffer: %v), want line %d", tl.Row, tl.Jump.Line, tl.Jump.BufIsSource, n)
-			}
-			if len(byTime) == 0 {
-				t.Errorf("no lines by time")
-			}
-			if t.Failed() {
-				t.Logf("timeline buffer:\n%s", strings.Join(tl.Lines, "\n"))
-			}
-		})
+	for _, nv := range nvims {
+		for i, tg := range timelineTargets {
+			t.Run(nv.version+"/"+tg.name, func(t *testing.T) { neovimTimeline(t, nv, root, bin, tg, []string{"lens", "command"}[i%2]) })
+		}
+	}
+}
+
+func neovimTimeline(t *testing.T, nv neovim, root, bin string, tg timelineTarget, how string) {
+	var rep nvimTimelineReport
+	runNvimDriver(t, nv, filepath.Join(root, tg.file), nil, map[string]any{
+		"bin": bin, "line": tg.funcLine, "hover_line": tg.sleepLines[0], "mode": "lens", "timeline": how,
+	}, &rep)
+	tl := rep.Timeline
+	if tl == nil {
+		t.Fatalf("no timeline in the report; steps %v", rep.Steps)
+	}
+	lens := ""
+	for _, l := range rep.LensesAfter {
+		if l.Line == tg.funcLine && strings.HasPrefix(l.Title, "Timeline") {
+			lens = l.Title
+		}
+	}
+	if !timelineLensRE.MatchString(lens) {
+		t.Errorf("Timeline lens %q, want %s; lenses %+v", lens, timelineLensRE, rep.LensesAfter)
+	}
+	if how == "lens" {
+		if len(tl.Menu) != 4 || !summaryRE.MatchString(tl.Menu[0]) || tl.Menu[1] != lens || tl.Menu[2] != "Re-profile" || tl.Menu[3] != "Clear" {
+			t.Errorf("the lenses offered on line %d: %q, want the summary, %q, Re-profile, Clear", tg.funcLine, tl.Menu, lens)
+		}
+	}
+	if tl.Name != "memlens://timeline/"+tg.function || tl.Buftype != "nofile" || !tl.Closed {
+		t.Errorf("timeline buffer %q (buftype %q, closed by q: %v)", tl.Name, tl.Buftype, tl.Closed)
+	}
+	src, err := os.ReadFile(filepath.Join(root, tg.file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	byTime := checkTextTimeline(t, tg, strings.Split(string(src), "\n"), tl.Lines)
+	if m := timeRowRE.FindStringSubmatch(tl.Row); m == nil {
+		t.Errorf("<CR> pressed on %q, not a line by time", tl.Row)
+	} else if n, _ := strconv.Atoi(m[2]); !tl.Jump.BufIsSource || tl.Jump.Line != n {
+		t.Errorf("<CR> on %q went to line %d (source buffer: %v), want line %d", tl.Row, tl.Jump.Line, tl.Jump.BufIsSource, n)
+	}
+	if len(byTime) == 0 {
+		t.Errorf("no lines by time")
+	}
+	if t.Failed() {
+		t.Logf("timeline buffer:\n%s", strings.Join(tl.Lines, "\n"))
 	}
 }
 
@@ -202,19 +197,25 @@ func checkTextTimeline(t *testing.T, tg timelineTarget, src, text []string) map[
 // sparkline, then, after :MemlensTimeline typed as a user does, the chart
 // and the lines by time.
 func TestNeovimTimelineScreen(t *testing.T) {
-	nvim := need(t, "nvim")
+	nvims := neovims(t)
 	tmux := need(t, "tmux")
 	bin := memlensBinary(t)
+	for _, nv := range nvims {
+		t.Run(nv.version, func(t *testing.T) { neovimTimelineScreen(t, nv, tmux, bin) })
+	}
+}
+
+func neovimTimelineScreen(t *testing.T, nv neovim, tmux, bin string) {
 	root := repoRoot(t)
 	tg := timelineTargets[len(timelineTargets)-1]
 	initLua := filepath.Join(root, "editors", "nvim", "test", "tui_init.lua")
-	socket := fmt.Sprintf("memlens-e2e-timeline-%d", os.Getpid())
+	socket := fmt.Sprintf("memlens-e2e-timeline-%d-%s", os.Getpid(), nv.version)
 	tm := func(args ...string) (string, error) {
 		out, err := exec.Command(tmux, append([]string{"-L", socket}, args...)...).CombinedOutput()
 		return string(out), err
 	}
 	plan, _ := json.Marshal(map[string]any{"bin": bin, "line": tg.funcLine})
-	shell := fmt.Sprintf("MEMLENS_E2E=%s %s -u %s %s", shellQuote(string(plan)), shellQuote(nvim),
+	shell := fmt.Sprintf("MEMLENS_E2E=%s %s -u %s %s", shellQuote(string(plan)), shellQuote(nv.path),
 		shellQuote(initLua), shellQuote(filepath.Join(root, tg.file)))
 	if out, err := tm("new-session", "-d", "-s", "e2e", "-x", "160", "-y", "60", shell); err != nil {
 		t.Fatalf("tmux new-session: %v\n%s", err, out)
@@ -226,8 +227,9 @@ func TestNeovimTimelineScreen(t *testing.T) {
 	}
 	srcLines := strings.Split(string(src), "\n")
 
-	// The lens line: "   10 def climb():  memory: … | Timeline ▁▅█▁ | Re-profile | Clear".
-	lensRE := regexp.MustCompile(`\| (Timeline [▁▂▃▄▅▆▇█]+) \| Re-profile \| Clear`)
+	// The lens line: "   10 def climb():  memory: … | Timeline ▁▅█▁ | Re-profile | Clear"
+	// (in another order on Neovim 0.10).
+	lensRE := regexp.MustCompile(`(Timeline [▁▂▃▄▅▆▇█]+)`)
 	screen := waitScreen(t, tm, 2*time.Minute, "the Timeline lens", func(screen string) bool {
 		return lensRE.MatchString(screen)
 	})
@@ -242,7 +244,7 @@ func TestNeovimTimelineScreen(t *testing.T) {
 	screen = waitScreen(t, tm, 30*time.Second, "the timeline", func(screen string) bool {
 		return strings.Contains(screen, "lines of "+tg.function+" by time") && strings.Contains(screen, "memlens timeline · ")
 	})
-	os.WriteFile(filepath.Join(artifactDir(t, "nvim"), "screen-timeline.txt"), []byte(screen), 0o644)
+	os.WriteFile(filepath.Join(artifactDir(t, "nvim"), "screen-timeline-"+nv.version+".txt"), []byte(screen), 0o644)
 	// The timeline window is the bottom split: from its header to the
 	// filler lines (~) or the command line under it.
 	rows := strings.Split(screen, "\n")
