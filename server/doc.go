@@ -47,19 +47,20 @@
 //	 "entry": …, "status": "ok", "duration_ms": 412, "interval_ms": 10,
 //	 "samples": [{"t_ms": 0, "rss_bytes": …, "heap_bytes": …,
 //	              "function": "grow", "line": 9}, …],
-//	 "calls": [{"start_ms": 31.5, "end_ms": 88}, …],
+//	 "calls": [{"function": "grow", "start_ms": 31.5, "end_ms": 88,
+//	            "calls": 1}, …],
 //	 "lines": [{"line": 9, "at": 8, "content": "…", "samples": 12,
 //	            "share": 0.41}, …],
 //	 "stale": false}
 //
-// samples are the run's (profile.Timeline: t_ms from the start of the run,
-// increasing; function and line name the profiled line running, the line
-// as run). calls are the stretches of samples taken while the function
-// ran, each to the sample after its last. lines are the function's lines
-// that ran: at is where the line is in the buffer now (0-based; null once
-// the line was edited), share its part of the samples taken while the
-// function ran. The hover's time share and sparkline are drawn from the
-// same samples.
+// samples and calls are the run's profile.Timeline (t_ms from the start of
+// the run, increasing; function and line name the profiled line running,
+// the line as run), calls only the function's. lines are the function's
+// lines that ran: at is where the line is in the buffer now (0-based; null
+// once the line was edited), samples and share the line's TimeSamples and
+// TimeShare (its part of the samples that found the function running). The
+// hover shows the same share, and a sparkline of when the line ran drawn
+// from the samples.
 //
 // # Settings
 //

@@ -37,18 +37,13 @@ type timelineReply struct {
 	// Samples are the run's, as in `memlens profile --json`: t_ms,
 	// rss_bytes, heap_bytes, function, line (the line as run; see Lines).
 	Samples []profile.Sample `json:"samples"`
-	// Calls are the stretches of time the function was running.
-	Calls []timelineSpan `json:"calls"`
+	// Calls are the stretches of time the function was running (the
+	// timeline's, for this function).
+	Calls []profile.CallSpan `json:"calls"`
 	// Lines are the function's lines that ran, in line order.
 	Lines []timelineLine `json:"lines"`
 	// Stale is true when the function was edited since the run.
 	Stale bool `json:"stale"`
-}
-
-// timelineSpan is a stretch of time, in milliseconds from the run's start.
-type timelineSpan struct {
-	StartMS float64 `json:"start_ms"`
-	EndMS   float64 `json:"end_ms"`
 }
 
 // timelineLine is one line of the function that ran.
@@ -60,8 +55,9 @@ type timelineLine struct {
 	At      *int   `json:"at"`
 	Content string `json:"content"`
 	// Samples is how many samples found the line running; Share is that
-	// part of the samples taken while the function ran (0 to 1).
-	Samples int     `json:"samples"`
+	// part of the samples taken while the function ran (0 to 1): the
+	// line's TimeSamples and TimeShare.
+	Samples uint64  `json:"samples"`
 	Share   float64 `json:"share"`
 }
 
@@ -150,21 +146,22 @@ func (s *Server) timelineReplyLocked(r *run) (*timelineReply, error) {
 		DurationMS: r.result.DurationMS,
 		IntervalMS: tl.IntervalMS,
 		Samples:    tl.Samples,
-		Calls:      callSpans(tl, r.fn.Name),
+		Calls:      []profile.CallSpan{},
 		Lines:      []timelineLine{},
+	}
+	for _, c := range tl.Calls {
+		if c.Function == r.fn.Name {
+			reply.Calls = append(reply.Calls, c)
+		}
 	}
 	if d, err := s.document(r.key.path); err == nil {
 		reply.Stale = s.staleLocked(r, d)
 	}
-	counts, total := lineSamples(tl, r.fn.Name)
 	for _, l := range r.fn.Lines {
-		if !l.Ran() && counts[l.Line] == 0 {
+		if !l.Ran() && l.TimeSamples == 0 {
 			continue
 		}
-		tl := timelineLine{Line: l.Line, Content: l.Content, Samples: counts[l.Line]}
-		if total > 0 {
-			tl.Share = float64(counts[l.Line]) / float64(total)
-		}
+		tl := timelineLine{Line: l.Line, Content: l.Content, Samples: l.TimeSamples, Share: l.TimeShare}
 		if at, ok := r.tracker.current(l.Line - 1); ok {
 			tl.At = &at
 		}
@@ -182,41 +179,6 @@ func noTimelineReason(r *run) string {
 	default:
 		return "no samples"
 	}
-}
-
-// lineSamples counts the samples on each line of function fn, and all the
-// samples taken while fn ran.
-func lineSamples(tl *profile.Timeline, fn string) (map[int]int, int) {
-	counts := map[int]int{}
-	total := 0
-	for _, sm := range tl.Samples {
-		if sm.Function == fn {
-			total++
-			counts[sm.Line]++
-		}
-	}
-	return counts, total
-}
-
-// callSpans are the stretches of consecutive samples taken while fn ran,
-// each from its first sample to the sample after its last (or its last,
-// at the end of the run): the call ended somewhere in between.
-func callSpans(tl *profile.Timeline, fn string) []timelineSpan {
-	spans := []timelineSpan{}
-	in := false
-	for i, sm := range tl.Samples {
-		switch {
-		case sm.Function == fn && !in:
-			spans = append(spans, timelineSpan{StartMS: sm.TMS, EndMS: sm.TMS})
-			in = true
-		case sm.Function == fn:
-			spans[len(spans)-1].EndMS = sm.TMS
-		case in:
-			spans[len(spans)-1].EndMS = tl.Samples[i].TMS
-			in = false
-		}
-	}
-	return spans
 }
 
 // sparkBlocks are the eight heights of a sparkline.
@@ -267,9 +229,8 @@ func rssSparkline(tl *profile.Timeline, width int) string {
 // activity is when one line of a function ran: its share of the samples
 // in each part of the time the function ran.
 type activity struct {
-	spark          string  // one character a part: sparkNone, or ▁ to █ by share
-	fromMS, toMS   float64 // the function's first and last sample
-	onLine, onFunc int     // samples on the line, on the function
+	spark        string  // one character a part: sparkNone, or ▁ to █ by share
+	fromMS, toMS float64 // the function's first and last sample
 }
 
 // lineActivity describes when line of function fn was running, in at
@@ -286,10 +247,6 @@ func lineActivity(tl *profile.Timeline, fn string, line, width int) (a activity,
 				first = i
 			}
 			last = i
-			a.onFunc++
-			if sm.Line == line {
-				a.onLine++
-			}
 		}
 	}
 	if first < 0 {
@@ -329,10 +286,10 @@ func bin(t, first, last float64, n int) int {
 }
 
 // timelineDetails is the hover's part about time: the line's share of the
-// function's samples and a sparkline of when it ran. "" when the run was
-// not sampled or never found the function running.
+// function's samples (its TimeShare) and a sparkline of when it ran. ""
+// when the run was not sampled or never found the function running.
 func timelineDetails(r *run, l *profile.Line) string {
-	if r.fn == nil {
+	if r.fn == nil || r.fn.TimeSamples == 0 {
 		return ""
 	}
 	a, ok := lineActivity(r.result.Timeline, r.fn.Name, l.Line, 24)
@@ -341,7 +298,7 @@ func timelineDetails(r *run, l *profile.Line) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "\ntime: %.1f%% of `%s`'s running time (%d of %d samples, one every %s)\n",
-		100*float64(a.onLine)/float64(a.onFunc), r.fn.Name, a.onLine, a.onFunc, formatMS(r.result.Timeline.IntervalMS))
+		100*l.TimeShare, r.fn.Name, l.TimeSamples, r.fn.TimeSamples, formatMS(r.result.Timeline.IntervalMS))
 	fmt.Fprintf(&b, "\nwhen it ran: `%s` %s–%s into the run\n", a.spark, formatMS(a.fromMS), formatMS(a.toMS))
 	return b.String()
 }
