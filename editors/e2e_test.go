@@ -119,6 +119,31 @@ var timelineTargets = []timelineTarget{
 	{name: "python-timeline", file: "testdata/python/staircase.py", function: "climb", funcLine: 10, sleepLines: []int{14, 17}, climbMiB: 32},
 }
 
+// timelineHoverRE is the hover's time share row and sparkline of when the
+// line ran, as an editor shows the markdown.
+var timelineHoverRE = regexp.MustCompile(`(?s)time \(share of the function's\)\W+[\d.]+%.*when it ran: \W*[·▁▂▃▄▅▆▇█]{2,}\W* [\d.]+ m?s–[\d.]+ m?s into the run \((\d+) of the (\d+) samples`)
+
+// checkTimelineHover checks the hover of tg's first wait: its share of the
+// function's time and when it ran, from a good part of the samples.
+func checkTimelineHover(t *testing.T, tg timelineTarget, hover string) {
+	t.Helper()
+	m := timelineHoverRE.FindStringSubmatch(hover)
+	if m == nil {
+		t.Errorf("%s:%d: hover lacks the time share and when it ran (%s):\n%s", tg.file, tg.sleepLines[0], timelineHoverRE, hover)
+		return
+	}
+	// Three waits of 100 ms: at least a tenth of the function's samples.
+	on, all := atoi(m[1]), atoi(m[2])
+	if on*10 < all || all == 0 {
+		t.Errorf("%s:%d: the wait holds %d of %d samples", tg.file, tg.sleepLines[0], on, all)
+	}
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
+
 // repoRoot is the repository root (tests run in editors/).
 func repoRoot(t testing.TB) string {
 	t.Helper()

@@ -59,6 +59,7 @@ func neovimTimeline(t *testing.T, nv neovim, root, bin string, tg timelineTarget
 	if tl == nil {
 		t.Fatalf("no timeline in the report; steps %v", rep.Steps)
 	}
+	checkTimelineHover(t, tg, rep.Hover)
 	lens := ""
 	for _, l := range rep.LensesAfter {
 		if l.Line == tg.funcLine && strings.HasPrefix(l.Title, "Timeline") {

@@ -207,6 +207,7 @@ func TestVSCode(t *testing.T) {
 				t.Fatalf("no timeline report for %s", tg.name)
 			}
 			checkVSCodeTimeline(t, root, tg, r.Timeline, i%2 == 0)
+			checkTimelineHover(t, tg, r.Hover)
 		})
 	}
 

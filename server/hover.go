@@ -63,6 +63,10 @@ func lineDetails(e *runEntry, l *profile.Line, at int) string {
 	}
 	row("retained", profile.Bytes(l.RetainedBytes), perCall(l.RetainedBytes))
 	row("occurrences", fmt.Sprintf("×%d", l.Occurrences), countPerCall(int64(l.Occurrences), calls))
+	if share, ok := timeShare(r, l); ok {
+		row("time (share of the function's)", share, "")
+	}
+	b.WriteString(timelineDetails(r, l))
 	if fn.AllocBytes > 0 {
 		fmt.Fprintf(&b, "\n%.1f%% of the %s allocated by `%s` (%d call", 100*float64(l.AllocBytes)/float64(fn.AllocBytes), profile.Bytes(fn.AllocBytes), fn.Name, calls)
 		if calls != 1 {
@@ -74,7 +78,6 @@ func lineDetails(e *runEntry, l *profile.Line, at int) string {
 		fmt.Fprintf(&b, "\n%.1f%% of the memory growth of `%s` (the sum of its lines' positive increments)\n", 100*float64(l.IncrementBytes)/float64(r.shares.total), fn.Name)
 	}
 	b.WriteString(whyDetails(r.result, l))
-	b.WriteString(timelineDetails(r, l))
 	if len(l.Callees) > 0 {
 		b.WriteString("\nallocated most on behalf of this line:\n")
 		for _, c := range l.Callees {

@@ -42,7 +42,8 @@ type Settings struct {
 	Python      string
 	Hints       []string
 	Diagnostics bool
-	// SampleInterval is the timeline's sampling interval; 0 is the runner's default.
+	// SampleInterval is the timeline's sampling interval; 0 is the runner's
+	// default, negative no timeline ("off").
 	SampleInterval time.Duration
 }
 
@@ -124,9 +125,13 @@ func parseSettings(base Settings, raw []byte) (Settings, error) {
 		case "sampleInterval":
 			var s string
 			if err = json.Unmarshal(val, &s); err == nil {
-				st.SampleInterval, err = time.ParseDuration(s)
+				if s == "off" {
+					st.SampleInterval = -1 // the runner takes no timeline
+				} else {
+					st.SampleInterval, err = time.ParseDuration(s)
+				}
 			}
-			if err == nil && st.SampleInterval < 0 {
+			if err == nil && st.SampleInterval < 0 && s != "off" {
 				err = errors.New("negative")
 			}
 		default:

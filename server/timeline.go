@@ -285,22 +285,29 @@ func bin(t, first, last float64, n int) int {
 	return max(0, min(n-1, int((t-first)/(last-first)*float64(n))))
 }
 
-// timelineDetails is the hover's part about time: the line's share of the
-// function's samples (its TimeShare) and a sparkline of when it ran. ""
-// when the run was not sampled or never found the function running.
-func timelineDetails(r *run, l *profile.Line) string {
+// timeShare is the hover table's time cell: the line's share of the
+// function's running time (its TimeShare, line_profiler's % Time). ok is
+// false when the run was not sampled or no sample found the function.
+func timeShare(r *run, l *profile.Line) (string, bool) {
 	if r.fn == nil || r.fn.TimeSamples == 0 {
+		return "", false
+	}
+	return fmt.Sprintf("%.1f%%", 100*l.TimeShare), true
+}
+
+// timelineDetails is the hover's sparkline of when the line ran, with the
+// samples its time share counts. "" when the run was not sampled or never
+// found the function running.
+func timelineDetails(r *run, l *profile.Line) string {
+	if _, ok := timeShare(r, l); !ok {
 		return ""
 	}
 	a, ok := lineActivity(r.result.Timeline, r.fn.Name, l.Line, 24)
 	if !ok {
 		return ""
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "\ntime: %.1f%% of `%s`'s running time (%d of %d samples, one every %s)\n",
-		100*l.TimeShare, r.fn.Name, l.TimeSamples, r.fn.TimeSamples, formatMS(r.result.Timeline.IntervalMS))
-	fmt.Fprintf(&b, "\nwhen it ran: `%s` %s–%s into the run\n", a.spark, formatMS(a.fromMS), formatMS(a.toMS))
-	return b.String()
+	return fmt.Sprintf("\nwhen it ran: `%s` %s–%s into the run (%d of the %d samples that found `%s` running, one every %s)\n",
+		a.spark, formatMS(a.fromMS), formatMS(a.toMS), l.TimeSamples, r.fn.TimeSamples, r.fn.Name, formatMS(r.result.Timeline.IntervalMS))
 }
 
 // formatMS writes a time in milliseconds as people read it: "10 ms", "1.25 s".

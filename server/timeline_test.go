@@ -156,7 +156,7 @@ func TestTimelineCommand(t *testing.T) {
 	if _, err := c.timeline(map[string]any{"uri": uri, "function": "F"}); err == nil || !strings.Contains(err.Error(), "not sampled") {
 		t.Errorf("timeline of an unsampled run: %v", err)
 	}
-	if h := c.hover(uri, 3, 1); strings.Contains(h, "time:") {
+	if h := c.hover(uri, 3, 1); strings.Contains(h, "time (share") || strings.Contains(h, "when it ran") {
 		t.Errorf("hover of an unsampled run mentions time:\n%s", h)
 	}
 
@@ -220,7 +220,7 @@ func TestTimelineCommand(t *testing.T) {
 
 	// The hover of the busiest line: its share, and when it ran.
 	h := c.hover(uri, 5, 2)
-	for _, want := range []string{"time: 42.9% of `F`'s running time (3 of 7 samples, one every 10 ms)", "when it ran: `··███···` 10 ms–80 ms into the run"} {
+	for _, want := range []string{"| time (share of the function's) | 42.9% |  |", "when it ran: `··███···` 10 ms–80 ms into the run (3 of the 7 samples that found `F` running, one every 10 ms)"} {
 		if !strings.Contains(h, want) {
 			t.Errorf("hover lacks %q:\n%s", want, h)
 		}
@@ -281,8 +281,8 @@ func mustJSON(t *testing.T, v any) string {
 
 // TestTimelineSession profiles the staircase testdata (one more 16 MiB
 // block every 100 ms for three steps, then all freed) with the real
-// server over its pipes, Go and Python, sampled every 5 ms through the
-// sampleInterval setting, and checks what an editor gets: the Timeline
+// server over its pipes, Go and Python: first with sampleInterval "off"
+// (no timeline), then every 5 ms, and checks what an editor gets: the Timeline
 // lens with the RSS climbing in its sparkline, memlens.timeline's samples
 // with the climb and the drop after the free and the function's lines,
 // and the hover's time share of a wait.
@@ -301,11 +301,21 @@ func TestTimelineSession(t *testing.T) {
 			}
 			c := startServer(t)
 			root, _ := filepath.Abs(tt.dir)
-			c.initialize(root, true, map[string]any{"memlens": map[string]any{"sampleInterval": "5ms"}})
+			// The interval reaches the runner: "off" takes no timeline.
+			c.initialize(root, true, map[string]any{"memlens": map[string]any{"sampleInterval": "off"}})
 			uri, src := openTestdata(t, c, filepath.Join(root, tt.file), tt.lang)
 			def, sleep := lineOf(t, src, tt.def), lineOf(t, src, tt.sleep)
-			_, _, end, _ := profileAndWait(t, c, uri, tt.function)
-			if end.Value.Message != "done" {
+			if _, _, end, _ := profileAndWait(t, c, uri, tt.function); end.Value.Message != "done" {
+				t.Fatalf("progress end %+v", end.Value)
+			}
+			if titles := lensTitles(c.codeLenses(uri))[def]; len(titles) != 3 {
+				t.Errorf("lenses after a run with sampleInterval off: %q, want no Timeline", titles)
+			}
+			if _, err := c.timeline(map[string]any{"uri": uri, "function": tt.function}); err == nil || !strings.Contains(err.Error(), "not sampled") {
+				t.Errorf("timeline of a run with sampleInterval off: %v", err)
+			}
+			c.notify("workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"memlens": map[string]any{"sampleInterval": "5ms"}}})
+			if _, _, end, _ := profileAndWait(t, c, uri, tt.function); end.Value.Message != "done" {
 				t.Fatalf("progress end %+v", end.Value)
 			}
 
@@ -375,10 +385,10 @@ func TestTimelineSession(t *testing.T) {
 			}
 
 			h := c.hover(uri, sleep, 4)
-			re := regexp.MustCompile("time: ([\\d.]+)% of `" + regexp.QuoteMeta(tt.function) + "`'s running time \\((\\d+) of (\\d+) samples, one every 5 ms\\)")
+			re := regexp.MustCompile("\\| time \\(share of the function's\\) \\| ([\\d.]+)% \\|(?s:.*)when it ran: `[·▁▂▃▄▅▆▇█]+` .* into the run \\((\\d+) of the (\\d+) samples that found `" + regexp.QuoteMeta(tt.function) + "` running, one every 5 ms\\)")
 			m := re.FindStringSubmatch(h)
-			if m == nil || !strings.Contains(h, "when it ran: `") {
-				t.Fatalf("hover of the wait lacks the time share and sparkline:\n%s", h)
+			if m == nil {
+				t.Fatalf("hover of the wait lacks the time share and sparkline (%s):\n%s", re, h)
 			}
 			if n, _ := strconv.Atoi(m[3]); n != onFunc {
 				t.Errorf("hover counts %s samples of %s, the timeline %d", m[3], tt.function, onFunc)

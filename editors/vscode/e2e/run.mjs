@@ -479,7 +479,7 @@ async function showTimeline(page, f) {
   const frame = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
   await frame.locator('#chart[data-points] .uplot canvas').first().waitFor({ state: 'visible', timeout: 30000 });
   await sleep(500);
-  r.tab = await page.locator('.tab.active').first().getAttribute('aria-label');
+  r.tab = await page.locator('.tab[aria-label^="Memory timeline"]').first().getAttribute('aria-label');
   r.points = parseInt(await frame.locator('#chart').getAttribute('data-points'), 10);
   r.calls = parseInt(await frame.locator('#chart').getAttribute('data-calls'), 10);
   r.header = await frame.locator('#head').innerText();

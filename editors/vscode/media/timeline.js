@@ -160,6 +160,9 @@
     const xs = tl.samples.map((s) => s.t_ms / 1000);
     const rss = tl.samples.map((s) => s.rss_bytes);
     const heap = tl.samples.map((s) => s.heap_bytes);
+    // Memory is a level read at each sample: hold it until the next one
+    // rather than draw a ramp the samples never saw.
+    const stepped = uPlot.paths.stepped({ align: 1 });
     const fg = cssVar('--vscode-foreground', '#ccc');
     const grid = cssVar('--vscode-widget-border', 'rgba(128, 128, 128, 0.25)');
     const opts = {
@@ -167,8 +170,8 @@
       scales: { x: { time: false } },
       series: [
         { label: 'time', value: (u, v) => seconds(v) },
-        { label: 'RSS', stroke: cssVar('--vscode-charts-blue', '#3794ff'), width: 2, value: (u, v) => bytes(v) },
-        { label: 'heap', stroke: cssVar('--vscode-charts-orange', '#d18616'), width: 1.5, value: (u, v) => bytes(v) },
+        { label: 'RSS', stroke: cssVar('--vscode-charts-blue', '#3794ff'), width: 2, paths: stepped, value: (u, v) => bytes(v) },
+        { label: 'heap', stroke: cssVar('--vscode-charts-orange', '#d18616'), width: 1.5, paths: stepped, value: (u, v) => bytes(v) },
       ],
       axes: [
         { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, values: (u, vals) => vals.map((v) => seconds(v)) },

@@ -161,12 +161,16 @@ function M.render(tl, width)
   local t0, t1 = seconds(samples[1].t_ms), seconds(last_ms)
   add(string.rep(' ', gutter) .. t0 .. string.rep(' ', math.max(1, n - #t0 - #t1)) .. t1)
 
-  -- Where the function ran, and the heap, on the same time axis.
+  -- Where the function ran (its call stretches), and the heap, on the
+  -- same time axis.
+  local first = samples[1].t_ms
+  local step = (last_ms - first) / n
   local ran = {}
   for c = 1, n do
+    local from, to = first + (c - 1) * step, first + c * step
     local on = false
-    for _, j in ipairs(cols[c]) do
-      on = on or samples[j]['function'] == tl['function']
+    for _, call in ipairs(tl.calls or {}) do
+      on = on or (call.start_ms < to and call.end_ms >= from)
     end
     table.insert(ran, on and '━' or ' ')
   end
