@@ -94,7 +94,8 @@
 //	                      as information diagnostics, for editors without
 //	                      inlay hints (default false)
 //	sampleInterval string the timeline's sampling interval, e.g. "5ms"
-//	                      (default: the runner's, 10 ms); "off": no timeline
+//	                      (default: the runner's, 10 ms); "0" or "off": no
+//	                      timeline, as --sample-interval 0
 //
 // Go runs use the editor's buffers (unsaved edits included) through the
 // build overlay; Python runs the saved files. The server never runs a

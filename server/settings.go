@@ -43,7 +43,7 @@ type Settings struct {
 	Hints       []string
 	Diagnostics bool
 	// SampleInterval is the timeline's sampling interval; 0 is the runner's
-	// default, negative no timeline ("off").
+	// default (the setting unset), negative no timeline (set to 0 or "off").
 	SampleInterval time.Duration
 }
 
@@ -123,16 +123,20 @@ func parseSettings(base Settings, raw []byte) (Settings, error) {
 		case "diagnostics":
 			err = json.Unmarshal(val, &st.Diagnostics)
 		case "sampleInterval":
+			// As --sample-interval: a duration, 0 (or "off") for no timeline.
 			var s string
-			if err = json.Unmarshal(val, &s); err == nil {
-				if s == "off" {
-					st.SampleInterval = -1 // the runner takes no timeline
-				} else {
-					st.SampleInterval, err = time.ParseDuration(s)
-				}
+			var d time.Duration
+			if err = json.Unmarshal(val, &s); err == nil && s != "off" {
+				d, err = time.ParseDuration(s)
 			}
-			if err == nil && st.SampleInterval < 0 && s != "off" {
+			switch {
+			case err != nil:
+			case d < 0:
 				err = errors.New("negative")
+			case d == 0:
+				st.SampleInterval = -1 // the runner takes no timeline
+			default:
+				st.SampleInterval = d
 			}
 		default:
 			continue // other tools' settings may share the object

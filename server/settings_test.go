@@ -31,6 +31,7 @@ func TestParseSettings(t *testing.T) {
 		{"sample interval", `{"sampleInterval": "2ms"}`, func(s *Settings) { s.SampleInterval = 2 * time.Millisecond }, ""},
 		{"negative sample interval", `{"sampleInterval": "-5ms"}`, nil, "negative"},
 		{"no timeline", `{"sampleInterval": "off"}`, func(s *Settings) { s.SampleInterval = -1 }, ""},
+		{"no timeline, as the flag says it", `{"sampleInterval": "0"}`, func(s *Settings) { s.SampleInterval = -1 }, ""},
 		{"sample interval as a number", `{"sampleInterval": 10}`, nil, `setting "sampleInterval"`},
 		{"unknown figure", `{"hints": ["mem", "bogus"], "python": "other"}`, nil, `unknown figure "bogus"`},
 		{"negative timeout", `{"timeout": "-1s"}`, nil, "negative"},
