@@ -232,24 +232,10 @@ func TestNeovimScreen(t *testing.T) {
 func neovimScreen(t *testing.T, nv neovim, tmux, bin string) {
 	root := repoRoot(t)
 	tg := targets[0]
-	initLua := filepath.Join(root, "editors", "nvim", "test", "tui_init.lua")
-
-	// A tmux server of our own, so nothing else's sessions are touched.
-	socket := fmt.Sprintf("memlens-e2e-%d-%s", os.Getpid(), nv.version)
-	tm := func(args ...string) (string, error) {
-		out, err := exec.Command(tmux, append([]string{"-L", socket}, args...)...).CombinedOutput()
-		return string(out), err
-	}
 	// Settings from setup() reach the server as initializationOptions: the
 	// hints show the allocated bytes and the count only.
-	plan, _ := json.Marshal(map[string]any{"bin": bin, "line": tg.funcLine,
+	tm := startNvimInTmux(t, nv, tmux, "e2e", 200, 50, filepath.Join(root, tg.file), map[string]any{"bin": bin, "line": tg.funcLine,
 		"settings": map[string]any{"hints": []string{"alloc", "occurrences"}}})
-	shell := fmt.Sprintf("MEMLENS_E2E=%s %s -u %s %s", shellQuote(string(plan)), shellQuote(nv.path),
-		shellQuote(initLua), shellQuote(filepath.Join(root, tg.file)))
-	if out, err := tm("new-session", "-d", "-s", "e2e", "-x", "200", "-y", "50", shell); err != nil {
-		t.Fatalf("tmux new-session: %v\n%s", err, out)
-	}
-	defer tm("kill-server")
 
 	// Rows look like "   17     for i := range s {  12.1 MiB  +0 B  ×2171":
 	// line numbers are on and tabs are 4 columns wide (tui_init.lua), so the
@@ -338,6 +324,27 @@ func neovimHoverScreen(t *testing.T, nv neovim, tm func(...string) (string, erro
 			t.Errorf("the hover on screen lacks %q:\n%s", want, screen)
 		}
 	}
+}
+
+// startNvimInTmux starts nv with editors/nvim/test/tui_init.lua and plan
+// on file, in a width×height terminal of a tmux server of the test's own
+// (nothing else's sessions are touched), ended with the test. It returns
+// a runner of tmux commands on that server; the session is "e2e".
+func startNvimInTmux(t *testing.T, nv neovim, tmux, name string, width, height int, file string, plan map[string]any) func(...string) (string, error) {
+	t.Helper()
+	socket := fmt.Sprintf("memlens-%s-%d-%s", name, os.Getpid(), nv.version)
+	tm := func(args ...string) (string, error) {
+		out, err := exec.Command(tmux, append([]string{"-L", socket}, args...)...).CombinedOutput()
+		return string(out), err
+	}
+	p, _ := json.Marshal(plan)
+	initLua := filepath.Join(repoRoot(t), "editors", "nvim", "test", "tui_init.lua")
+	shell := fmt.Sprintf("MEMLENS_E2E=%s %s -u %s %s", shellQuote(string(p)), shellQuote(nv.path), shellQuote(initLua), shellQuote(file))
+	if out, err := tm("new-session", "-d", "-s", "e2e", "-x", fmt.Sprint(width), "-y", fmt.Sprint(height), shell); err != nil {
+		t.Fatalf("tmux new-session: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { tm("kill-server") })
+	return tm
 }
 
 // allocHintRE is a hint showing the figures "alloc" and "occurrences".

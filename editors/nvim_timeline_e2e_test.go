@@ -1,10 +1,7 @@
 package editors_test
 
 import (
-	"encoding/json"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -209,19 +206,7 @@ func TestNeovimTimelineScreen(t *testing.T) {
 func neovimTimelineScreen(t *testing.T, nv neovim, tmux, bin string) {
 	root := repoRoot(t)
 	tg := timelineTargets[len(timelineTargets)-1]
-	initLua := filepath.Join(root, "editors", "nvim", "test", "tui_init.lua")
-	socket := fmt.Sprintf("memlens-e2e-timeline-%d-%s", os.Getpid(), nv.version)
-	tm := func(args ...string) (string, error) {
-		out, err := exec.Command(tmux, append([]string{"-L", socket}, args...)...).CombinedOutput()
-		return string(out), err
-	}
-	plan, _ := json.Marshal(map[string]any{"bin": bin, "line": tg.funcLine})
-	shell := fmt.Sprintf("MEMLENS_E2E=%s %s -u %s %s", shellQuote(string(plan)), shellQuote(nv.path),
-		shellQuote(initLua), shellQuote(filepath.Join(root, tg.file)))
-	if out, err := tm("new-session", "-d", "-s", "e2e", "-x", "160", "-y", "60", shell); err != nil {
-		t.Fatalf("tmux new-session: %v\n%s", err, out)
-	}
-	defer tm("kill-server")
+	tm := startNvimInTmux(t, nv, tmux, "e2e-timeline", 160, 60, filepath.Join(root, tg.file), map[string]any{"bin": bin, "line": tg.funcLine})
 	src, err := os.ReadFile(filepath.Join(root, tg.file))
 	if err != nil {
 		t.Fatal(err)
