@@ -172,6 +172,23 @@ func TestCompareRow(t *testing.T) {
 	}
 }
 
+// The build rows compare CPU time; wall time goes to the detail.
+func TestCPURow(t *testing.T) {
+	plain := []buildTiming{{wall: ms(3000), cpu: ms(1000)}, {wall: ms(900), cpu: ms(1100)}, {wall: ms(1200), cpu: ms(900)}}
+	why := []buildTiming{{wall: ms(5000), cpu: ms(1050)}, {wall: ms(800), cpu: ms(1080)}, {wall: ms(1300), cpu: ms(950)}}
+	r := cpuRow("Go build", "shapes", [2][]buildTiming{plain, why}, "how")
+	if !r.met || r.ratio != "1.05×" || r.anchor != "1.00 s CPU" || r.memlens != "1.05 s CPU" {
+		t.Errorf("within the goal: %+v", r)
+	}
+	if !strings.Contains(r.detail, "wall time medians: plain 1.20 s, with diagnostics 1.30 s") {
+		t.Errorf("detail %q", r.detail)
+	}
+	r = cpuRow("Go build", "shapes", [2][]buildTiming{plain, {{cpu: ms(1200)}}}, "how")
+	if r.met {
+		t.Errorf("over the goal: %+v", r)
+	}
+}
+
 func TestFunctionShare(t *testing.T) {
 	target := &profile.Function{ID: 1, Name: "golang.org/x/text/unicode/norm.Form.Transform"}
 	other := &profile.Function{ID: 2, Name: "testing.tRunner"}

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -39,7 +38,12 @@ const escapeVersions = 16
 // anyway. What the name does not cover is the packages' dependencies: when
 // only they change, go recompiles into the same directory and the newest
 // diagnostics win, so going back to older dependencies can show the newer
-// ones' explanations until the package's own sources change.
+// ones' explanations until the package's own sources change. And an edit
+// that changes no code (a comment below the targets), after which go would
+// compile the package to the same object and link nothing, renames the
+// directory: go test compiles the test main with the package's flags and
+// the link's cache key holds the test main's build ID, so the program is
+// linked again.
 //
 // The directories live beside the cached program (buildOutput), under
 // escapes/, named by a hash salted with escapes/salt. Past escapeVersions of
@@ -110,23 +114,12 @@ func compiledSum(pkgs []*listedPackage, replace map[string]string) ([]byte, erro
 		fmt.Fprintf(h, "%s\x00%d\x00", path, len(src))
 		h.Write(src)
 	}
-	for _, path := range slices.Sorted(func(yield func(string) bool) {
-		for p := range replace {
-			if !yield(p) {
-				return
-			}
-		}
-	}) {
-		f, err := os.Open(replace[path])
+	for _, path := range slices.Sorted(maps.Keys(replace)) {
+		src, err := os.ReadFile(replace[path])
 		if err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(h, "%s\x00", path)
-		_, err = io.Copy(h, f)
-		f.Close()
-		if err != nil {
-			return nil, err
-		}
+		write(path, src)
 	}
 	for _, p := range pkgs {
 		for _, f := range p.Files {
