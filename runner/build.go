@@ -22,11 +22,10 @@ import (
 // build is the fourth stage: go test -c (a test entry) or go build (a main
 // package) of the home package with the overlay, into r.bin, asking the
 // compiler for its escape analysis of the instrumented packages (see
-// escapes.go). The program
-// is built at a stable cached path (see buildOutput) so that go can skip
-// an unchanged link, then linked into the run's temporary directory. A
-// build that fails stops the run with the compiler's errors at the user's
-// positions.
+// escapes.go). The program is built at a stable cached path (see
+// buildOutput) so that go can skip an unchanged link, then linked into the
+// run's temporary directory. A build that fails stops the run with the
+// compiler's errors at the user's positions.
 func (r *goRun) build(ctx context.Context) error {
 	overlayFile, err := r.ov.write()
 	if err != nil {
