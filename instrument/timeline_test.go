@@ -285,3 +285,100 @@ func TestTimelineBlocked(t *testing.T) {
 		}
 	})
 }
+
+// TestTimelineTwoPackages: targets in two packages of one process share
+// one sampler; samples name lines of both, and the call log ties the
+// callee's call to the caller's line.
+func TestTimelineTwoPackages(t *testing.T) {
+	t.Parallel()
+	p := newProg(t, nil, Options{}, isMarked) // reserve a directory name
+	srcs := map[string]string{
+		"main.go": `package main
+
+import (
+	"fmt"
+	"time"
+
+	"` + p.pkg + `/lib"
+)
+
+//memlens:profile
+func outer() int {
+	n := lib.Work(200 * time.Millisecond)
+	lib.Spin(200 * time.Millisecond)
+	return n
+}
+
+func main() { fmt.Println(outer()) }
+`,
+		"lib/lib.go": `package lib
+
+import "time"
+
+// Spin keeps a CPU busy for d.
+func Spin(d time.Duration) {
+	for start := time.Now(); time.Since(start) < d; {
+	}
+}
+
+//memlens:profile
+func Work(d time.Duration) int {
+	Spin(d)
+	return 1
+}
+`,
+	}
+	p = newProgIn(t, p.dir, srcs, timelineOpts, isMarked)
+	dir := t.TempDir()
+	if r := run(t, p.build(), dir); r.code != 0 || strings.TrimSpace(r.stdout) != "1" {
+		t.Fatalf("%+v", r)
+	}
+	tl := readOneTimeline(t, dir)
+	_, msrc := p.file("main.go")
+	_, lsrc := p.file("lib/lib.go")
+	where := func(r Running) (string, int) {
+		for _, fl := range p.inst[r.Package].Funcs {
+			for _, ls := range fl.Lines {
+				if ls.Slot == r.Slot {
+					return fl.Func.File, ls.Line
+				}
+			}
+		}
+		return "", 0
+	}
+	seen := map[string]int{}
+	for _, s := range tl.Samples {
+		if s.Running.Ran() {
+			f, l := where(s.Running)
+			seen[fmt.Sprintf("%s:%d", filepath.Base(f), l)]++
+		}
+	}
+	spinLine, callLine := lineOf(t, lsrc, "\tSpin(d)"), lineOf(t, msrc, "n := lib.Work(")
+	if seen[fmt.Sprintf("lib.go:%d", spinLine)] < 5 || seen[fmt.Sprintf("main.go:%d", lineOf(t, msrc, "lib.Spin(200"))] < 5 {
+		t.Errorf("samples by line: %v", seen)
+	}
+	// The log: outer enters (call 1), Work enters (call 2) from outer's
+	// line, leaves, outer leaves.
+	var got []string
+	for _, e := range tl.Calls {
+		if !e.Enter {
+			got = append(got, fmt.Sprintf("leave %d", e.Call))
+			continue
+		}
+		f, l := where(Running{Package: e.Package, Slot: e.Slot})
+		pf, pl := "", 0
+		if e.Parent.Ran() {
+			pf, pl = where(e.Parent)
+			pf = filepath.Base(pf)
+		}
+		got = append(got, fmt.Sprintf("enter %d %s:%d from %s:%d", e.Call, filepath.Base(f), l, pf, pl))
+	}
+	want := []string{
+		fmt.Sprintf("enter 1 main.go:%d from :0", lineOf(t, msrc, "func outer()")),
+		fmt.Sprintf("enter 2 lib.go:%d from main.go:%d", lineOf(t, lsrc, "func Work("), callLine),
+		"leave 2", "leave 1",
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) || !tl.CallsComplete {
+		t.Errorf("call log %q (complete %v), want %q", got, tl.CallsComplete, want)
+	}
+}
