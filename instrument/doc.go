@@ -171,10 +171,11 @@
 // every sample. That gives each call's exact start and end, and the chain
 // of target calls a sample's line was reached through (the runner credits
 // the calling lines with the callee's time, as line_profiler's % Time
-// does). An entry costs a CAS and a few stores (the probes already read
-// the clock); the first 200,000 events of a run are logged, later calls
-// and calls beyond a full ring are not (the runner then falls back to the
-// samples for them).
+// does). An event costs a clock read, a CAS and a few stores; the first
+// 20,000 events of a run (10,000 calls: the chart merges a function's
+// calls beyond 1,000 anyway) are logged, later calls and calls beyond a
+// full ring are not (the runner then falls back to the samples for them),
+// and cost two atomic adds and plain stores.
 //
 // Records go to $MEMLENS_DIR/timeline-<pid> with pwrite as they are taken
 // (a 40-byte header, then 40-byte records; see ReadTimeline), not through a
@@ -229,8 +230,9 @@
 // (the bulk of its cost, 5–16× on allocation-heavy code) and adds about
 // 0.5 µs to each call of a target or literal (switching the rate, and a
 // runtime.Callers at leave to tell a panic from a return). The timeline adds
-// a plain store to each line probe (under 1 ns), atomic adds and a call log
-// entry to each call (tens of ns), and a few µs every interval for a sample.
+// a plain store to each line probe (under 1 ns), two atomic adds to each
+// call (and to the first 10,000 a log entry: a clock read, a CAS, a few
+// stores), and a few µs every interval for a sample.
 //
 // # Inlining
 //

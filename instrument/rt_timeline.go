@@ -52,7 +52,7 @@ type memlensTLEvent struct {
 // The call log's ring size and the most calls' events logged in a run.
 const (
 	memlensTLRing   = 4096
-	memlensTLLogMax = 200000
+	memlensTLLogMax = 20000
 )
 
 // The flags of a timeline record.
@@ -293,14 +293,22 @@ func memlensTLWake(sh *memlensTLShared) {
 // ---- the probes' part: what runs now ----
 
 // memlensTLEnter runs in memlensEnter: a new target call, now at line slot s.
+//
+// The running line is read and written with plain loads and stores, as in
+// memlensTLLine (norace), and the call log is looked at only while it
+// takes events: a call costs two atomic adds (enter and leave) once the
+// log is done.
+//
+//go:norace
 func memlensTLEnter(fr *memlensFrame, s int) {
 	sh := memlensTL
 	n := memlensatomic.AddUint64(&sh.calls, 1<<32|1)
-	fr.tlPrev = memlensatomic.LoadUint64(&sh.cur)
-	fr.tlCall = n>>32<<32 | memlensTLBase
-	fr.tlOwn = true
-	memlensatomic.StoreUint64(&sh.cur, fr.tlCall|uint64(s+1))
-	memlensTLLog(sh, fr.tlCall|uint64(s+1), fr.tlPrev)
+	prev := sh.cur
+	fr.tlPrev, fr.tlCall, fr.tlOwn = prev, n>>32<<32|memlensTLBase, true
+	sh.cur = fr.tlCall | uint64(s+1)
+	if memlensatomic.LoadUint64(&sh.head) < memlensTLLogMax {
+		memlensTLLog(sh, fr.tlCall|uint64(s+1), prev)
+	}
 	if memlensatomic.LoadUint32(&sh.asleep) != 0 {
 		memlensTLWake(sh)
 	}
@@ -309,10 +317,12 @@ func memlensTLEnter(fr *memlensFrame, s int) {
 // memlensTLLit runs in memlensLit: a function literal of a target counts as
 // running, and its lines belong to the call that was running when it
 // started (its creator, for a literal called in place).
+//
+//go:norace
 func memlensTLLit(fr *memlensFrame) {
 	sh := memlensTL
 	memlensatomic.AddUint64(&sh.calls, 1)
-	prev := memlensatomic.LoadUint64(&sh.cur)
+	prev := sh.cur
 	fr.tlPrev = prev
 	fr.tlCall = prev>>32<<32 | memlensTLBase
 }
@@ -331,21 +341,28 @@ func memlensTLLine(fr *memlensFrame, s int) {
 // memlensTLLeave runs in memlensLeave: with no target call or literal
 // running any more the line is none, else the one that ran when this call
 // started (its caller's line, when the caller is a target).
+//
+//go:norace
 func memlensTLLeave(fr *memlensFrame) {
 	sh := memlensTL
-	if fr.tlOwn {
+	if fr.tlOwn && memlensatomic.LoadUint64(&sh.head) < memlensTLLogMax {
 		memlensTLLog(sh, fr.tlCall>>32<<32, 0)
 	}
 	if uint32(memlensatomic.AddUint64(&sh.calls, ^uint64(0))) == 0 {
-		memlensatomic.StoreUint64(&sh.cur, 0)
+		sh.cur = 0
 	} else {
-		memlensatomic.StoreUint64(&sh.cur, fr.tlPrev)
+		sh.cur = fr.tlPrev
 	}
 }
 
 // ---- the call log ----
 
-// memlensTLLog logs a call event, unless the log is full or done.
+// memlensTLLog logs a call event, unless the log is full or done. The
+// event's fields are written with plain stores before its seq is published
+// with an atomic (release) store, which the sampler loads (acquire) before
+// reading them.
+//
+//go:norace
 func memlensTLLog(sh *memlensTLShared, code, parent uint64) {
 	t := memlensNanotime()
 	for {
@@ -359,9 +376,7 @@ func memlensTLLog(sh *memlensTLShared, code, parent uint64) {
 		}
 		if memlensatomic.CompareAndSwapUint64(&sh.head, h, h+1) {
 			e := &sh.log[h%memlensTLRing]
-			memlensatomic.StoreInt64(&e.t, t)
-			memlensatomic.StoreUint64(&e.code, code)
-			memlensatomic.StoreUint64(&e.parent, parent)
+			e.t, e.code, e.parent = t, code, parent
 			memlensatomic.StoreUint64(&e.seq, h+1)
 			return
 		}

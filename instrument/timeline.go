@@ -25,7 +25,7 @@ type Timeline struct {
 	Samples  []TimelineSample
 	// Calls are target calls entering and leaving, in the order logged
 	// (each goroutine's in time order). The runtime logs the first
-	// 200,000 events of a run; CallsComplete is false when some were not
+	// 20,000 events of a run; CallsComplete is false when some were not
 	// logged (that limit, or more than 4,096 events between two samples).
 	Calls         []CallEvent
 	CallsComplete bool
@@ -89,7 +89,7 @@ const (
 // The runtime's call log: ring size and the most events logged (rt_timeline.go).
 const (
 	timelineRing   = 4096
-	timelineLogMax = 200000
+	timelineLogMax = 20000
 )
 
 // TimelinePattern names the timeline files of every process of a run in dir.

@@ -382,3 +382,32 @@ func Work(d time.Duration) int {
 		t.Errorf("call log %q (complete %v), want %q", got, tl.CallsComplete, want)
 	}
 }
+
+// TestTimelineRace: goroutines in a target's literals race on the running
+// line by design (plain stores, norace); -race must stay quiet, and the
+// samples and call log still come.
+func TestTimelineRace(t *testing.T) {
+	if testing.Short() {
+		t.Skip("race build")
+	}
+	t.Parallel()
+	p := newProg(t, testdataSources(t, "race"), timelineOpts, func(fn Func) bool { return fn.Name == "fanOut" })
+	dir := t.TempDir()
+	cmd := exec.Command("go", "test", "-race", "-count=1", "-overlay", p.overlay, "-ldflags="+LDFlags, "./"+filepath.Base(p.dir))
+	cmd.Dir = testModule(t)
+	cmd.Env = append(goEnv(), EnvDir+"="+dir)
+	out, err := cmd.CombinedOutput()
+	if err != nil || strings.Contains(string(out), "DATA RACE") {
+		t.Fatalf("go test -race: %v\n%s", err, out)
+	}
+	tl := readOneTimeline(t, dir)
+	enters := 0
+	for _, e := range tl.Calls {
+		if e.Enter {
+			enters++
+		}
+	}
+	if enters != 80 || !tl.CallsComplete {
+		t.Errorf("%d calls logged (complete %v), want 80", enters, tl.CallsComplete)
+	}
+}
