@@ -82,13 +82,13 @@ func TestTimelineSteps(t *testing.T) {
 	if last.Flags&SampleEnd == 0 {
 		t.Errorf("last sample is not the end sample: %+v", last)
 	}
-	if last.T > wall || last.T < 4*150*time.Millisecond {
+	if last.T > wall || last.T < 4*300*time.Millisecond {
 		t.Errorf("last sample at %v, run took %v", last.T, wall)
 	}
 	if n := len(tl.Samples); n < 50 || n > int(wall/(10*time.Millisecond))+5 {
 		t.Errorf("%d samples over %v at 10ms", n, wall)
 	}
-	// Samples per line: each 150 ms line gets about 15 (at least 3 on a
+	// Samples per line: each 300 ms line gets about 30 (at least 3 on a
 	// busy machine, where the sampler's wake-ups come late).
 	per := map[int][]TimelineSample{}
 	for i, s := range tl.Samples {
@@ -96,7 +96,7 @@ func TestTimelineSteps(t *testing.T) {
 	}
 	for _, l := range []int{growA, holdA, growB, holdB} {
 		if n := len(per[l]); n < 3 {
-			t.Errorf("line %d: %d samples, want about 15", l, n)
+			t.Errorf("line %d: %d samples, want about 30", l, n)
 		}
 	}
 	// The steps: the first sample 16 MiB above the start names the first
@@ -304,8 +304,8 @@ import (
 
 //memlens:profile
 func outer() int {
-	n := lib.Work(200 * time.Millisecond)
-	lib.Spin(200 * time.Millisecond)
+	n := lib.Work(400 * time.Millisecond)
+	lib.Spin(400 * time.Millisecond)
 	return n
 }
 
@@ -354,8 +354,11 @@ func Work(d time.Duration) int {
 		}
 	}
 	spinLine, callLine := lineOf(t, lsrc, "\tSpin(d)"), lineOf(t, msrc, "n := lib.Work(")
-	if seen[fmt.Sprintf("lib.go:%d", spinLine)] < 5 || seen[fmt.Sprintf("main.go:%d", lineOf(t, msrc, "lib.Spin(200"))] < 5 {
-		t.Errorf("samples by line: %v", seen)
+	if seen[fmt.Sprintf("lib.go:%d", spinLine)] < 5 || seen[fmt.Sprintf("main.go:%d", lineOf(t, msrc, "lib.Spin(400"))] < 5 {
+		t.Errorf("samples by line: %v (of %d samples)", seen, len(tl.Samples))
+		for _, s := range tl.Samples {
+			t.Logf("%+v", s)
+		}
 	}
 	// The log: outer enters (call 1), Work enters (call 2) from outer's
 	// line, leaves, outer leaves.

@@ -1,6 +1,6 @@
 """Grows memory in steps and frees it, for memlens's timeline: run fills
-three batches of 16 MiB (each a call of batch, about 100 ms), holding them
-100 ms after each, then drops everything. With an argument it ends early
+three batches of 16 MiB (each a call of batch, about 160 ms), holding them
+150 ms after each, then drops everything. With an argument it ends early
 instead, after a batch of 8 MiB: "raise" raises, "forever" works until
 killed."""
 import sys
@@ -19,15 +19,15 @@ def work(seconds):
 
 
 def fill():
-    """A piece of 1 MiB (zeroed, so resident), taking 6 ms."""
+    """A piece of 1 MiB (zeroed, so resident), taking 10 ms."""
     p = bytearray(PIECE)
-    work(0.006)
+    work(0.01)
     return p
 
 
 @profile
 def batch(n):
-    """n pieces of 1 MiB over about n x 6 ms, all on one line."""
+    """n pieces of 1 MiB over about n x 10 ms, all on one line."""
     out = []
     for i in range(n):
         out.append(fill())
@@ -39,10 +39,10 @@ def run():
     kept = []
     for _ in range(3):
         kept.extend(batch(16))
-        work(0.1)
+        work(0.15)
     n = len(kept)
     del kept[:]
-    work(0.1)
+    work(0.15)
     return n
 
 
@@ -52,7 +52,7 @@ def early(mode):
     if mode == "raise":
         raise RuntimeError("%d MiB and no way out" % len(kept))
     while True:
-        work(0.1)
+        work(0.15)
 
 
 if __name__ == "__main__":

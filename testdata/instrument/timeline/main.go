@@ -1,6 +1,7 @@
 // Command timeline grows and frees memory in steps for the timeline
 // sampler's tests. Each step is a line of the profiled function steps that
-// runs for about 150 ms, so that several samples fall on it:
+// runs for about 300 ms, so that many samples fall on it (a loaded machine
+// can starve the sampler for a while):
 //
 //	steps: grow 32 MiB, hold, grow 32 MiB more, free both, hold
 //
@@ -17,7 +18,7 @@ import (
 	"time"
 )
 
-const step = 150 * time.Millisecond
+const step = 300 * time.Millisecond
 
 var sink []byte
 

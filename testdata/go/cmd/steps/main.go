@@ -1,6 +1,6 @@
 // Command steps grows memory in steps and frees it, for memlens's
 // timeline: run fills three batches of 16 MiB (each a call of batch, about
-// 100 ms), holding them 100 ms after each, then drops everything and
+// 160 ms), holding them 150 ms after each, then drops everything and
 // returns the memory to the system. With an argument, it ends early
 // instead: "panic" panics and "forever" works until killed, each after a
 // batch of 8 MiB.
@@ -25,14 +25,14 @@ func work(d time.Duration) {
 	}
 }
 
-// fill returns a piece of 1 MiB filled with b (so resident), taking 6 ms.
+// fill returns a piece of 1 MiB filled with b (so resident), taking 10 ms.
 func fill(b byte) []byte {
 	p := bytes.Repeat([]byte{b}, piece)
-	work(6 * time.Millisecond)
+	work(10 * time.Millisecond)
 	return p
 }
 
-// batch allocates n pieces of 1 MiB over about n × 6 ms, all on one line.
+// batch allocates n pieces of 1 MiB over about n × 10 ms, all on one line.
 //
 //memlens:profile
 func batch(n int) [][]byte {
@@ -48,13 +48,13 @@ func run() int {
 	var kept [][]byte
 	for round := 0; round < 3; round++ {
 		kept = append(kept, batch(16)...)
-		work(100 * time.Millisecond)
+		work(150 * time.Millisecond)
 	}
 	n := len(kept)
 	kept = nil
 	runtime.GC()
 	debug.FreeOSMemory()
-	work(100 * time.Millisecond)
+	work(150 * time.Millisecond)
 	return n
 }
 
@@ -67,7 +67,7 @@ func early(mode string) {
 		panic(fmt.Sprintf("%d MiB and no way out", len(kept)))
 	}
 	for {
-		work(100 * time.Millisecond)
+		work(150 * time.Millisecond)
 	}
 }
 
