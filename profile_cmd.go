@@ -26,8 +26,10 @@ func profileCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 		pprofFile   = fs.String("pprof", "", "write the allocation data as a pprof profile to `FILE`")
 		plotFile    = fs.String("plot", "", "write the timeline chart to `FILE` (.svg or .png): RSS and heap against time, calls shaded, the peak's line")
 		timeout     = fs.Duration("timeout", runner.DefaultTimeout, "stop the run after this long (build included)")
-		test        = fs.String("test", "", "run the function through the test `NAME` (Python: pytest node ids or a -k expression)")
-		bench       = fs.String("bench", "", "run the function through the benchmark `NAME`, once")
+		test        = fs.String("test", "", "run the function through the test `NAME`, of any package of the module (Python: pytest node ids or a -k expression)")
+		bench       = fs.String("bench", "", "run the function through the benchmark `NAME`, of any package of the module, once")
+		in          = fs.String("in", "", "Go: the package of --test or --bench, where several have that name (a directory or import path)")
+		runPkg      = fs.String("run", "", "Go: run the main package `PKG` (a directory or import path), with the ARGS after --")
 		countsOnly  = fs.Bool("counts-only", false, "count line executions only: no allocation sampling, no RSS")
 		rssEvery    = fs.Duration("rss-interval", runner.DefaultRSSInterval, "Go: read the process RSS at most once per `INTERVAL` (0: at every line)")
 		sampleEvery = fs.Duration("sample-interval", runner.DefaultSampleInterval, "sample the run's memory and running line every `INTERVAL` for the timeline (0: no timeline)")
@@ -47,6 +49,13 @@ does not call runs through the tests that reach it (pytest).
 FUNC names a function: Build, Grid.Add, (*Grid).Add, baseExtr.parseList.
 With no FUNC, the functions marked //memlens:profile (Go) or @profile
 (Python) are profiled. ARGS after -- are the program's arguments.
+
+A Go function runs through (the entry used is printed): --run, --test or
+--bench; else, if FUNC is a test itself, it; else the tests of its package
+that reach it; else, for a main package, the program; else the tests of the
+module's other packages that reach it (the package with the fewest such
+tests); else the one main package that reaches it; else, if it has no
+parameters, a generated test that calls it.
 
 Go columns: Occurrences counts each run of a line exactly; Allocated and
 Objects are the exact heap allocations made while the line ran (callees
@@ -92,6 +101,8 @@ Flags:
 		Funcs:      positional[1:],
 		Test:       *test,
 		Bench:      *bench,
+		In:         *in,
+		Run:        *runPkg,
 		Args:       programArgs,
 		HasArgs:    hasArgs,
 		Timeout:    *timeout,

@@ -124,6 +124,8 @@ func TestProfileCommandFailures(t *testing.T) {
 		{"no such function", []string{"./testdata/go/shapes", "Biuld"}, "memlens: no function Biuld in the package; similar: Build"},
 		{"syntax error elsewhere", []string{"./testdata/go/broken", "Fine"}, "memlens: build_failed: build failed: "},
 		{"negative RSS interval", []string{"--rss-interval=-1ms", "./testdata/go/shapes", "Build"}, "memlens: --rss-interval must not be negative"},
+		{"several programs reach it", []string{"./testdata/go/xpkg/lib", "Pairs"}, "memlens: no way to run the function: no test reaches Pairs, and several main packages do"},
+		{"a name in several packages", []string{"./testdata/go/xpkg/...", "main"}, "memlens: main is in several packages: example.com/memlens/testdata/xpkg/cmd/pairs.main"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -134,6 +136,56 @@ func TestProfileCommandFailures(t *testing.T) {
 			lines := strings.Split(strings.TrimSpace(stderr), "\n")
 			if last := lines[len(lines)-1]; !strings.HasPrefix(last, tt.last) {
 				t.Errorf("last stderr line %q, want it to start %q", last, tt.last)
+			}
+		})
+	}
+}
+
+// How a function gets run across packages (testdata/go/xpkg): --test
+// finds the test in another package (lib, the target's package, has no
+// test files and is never built as the test binary), --in picks among
+// packages with the same test, --run runs a main package with the
+// arguments after --, and without flags the search finds another
+// package's tests.
+func TestProfileCommandEntries(t *testing.T) {
+	const xpkg = "example.com/memlens/testdata/xpkg"
+	tests := []struct {
+		name  string
+		args  []string
+		entry string
+		fn    string
+		calls float64
+	}{
+		{"--test in another package", []string{"--test", "TestRun", "./testdata/go/xpkg/...", "Join"},
+			"go test -run ^(TestRun)$ " + xpkg + "/app", "Join", 1},
+		{"--test --in", []string{"--test", "TestEmpty", "--in", "./testdata/go/xpkg/app", "./testdata/go/xpkg/lib", "Count"},
+			"go test -run ^(TestEmpty)$ " + xpkg + "/app", "Count", 1},
+		{"--run", []string{"--run", "./testdata/go/xpkg/cmd/tool", "./testdata/go/xpkg/lib", "Pairs", "--", "a", "b", "c"},
+			"go run " + xpkg + "/cmd/tool a b c", "Pairs", 1},
+		{"found", []string{"./testdata/go/xpkg/lib", "Join"},
+			"go test -run ^(TestRun)$ " + xpkg + "/app (tests of another package that reach Join)", "Join", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := profileCLI(t, append([]string{"--json"}, tt.args...)...)
+			if code != 0 {
+				t.Fatalf("exit code %d\n%s", code, stderr)
+			}
+			var res struct {
+				Entry     string `json:"entry"`
+				Functions []struct {
+					Name  string  `json:"name"`
+					Calls float64 `json:"calls"`
+				} `json:"functions"`
+			}
+			if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+				t.Fatalf("not JSON: %v\n%s", err, stdout)
+			}
+			if res.Entry != tt.entry {
+				t.Errorf("entry %q, want %q", res.Entry, tt.entry)
+			}
+			if len(res.Functions) != 1 || res.Functions[0].Name != tt.fn || res.Functions[0].Calls != tt.calls {
+				t.Errorf("functions %+v, want %s called %v times", res.Functions, tt.fn, tt.calls)
 			}
 		})
 	}

@@ -34,7 +34,12 @@ type Result struct {
 	Target string `json:"target"`
 	// Entry says how the functions were run, e.g. "go test -run ^TestBuild$" or
 	// "python3 main2.py". Always set when something ran.
-	Entry    string `json:"entry"`
+	Entry string `json:"entry"`
+	// EntryVia names, briefly, the other package's tests or the program
+	// that ran the functions ("app.TestRun", "app: 3 tests", "run
+	// cmd/tool") when they ran from outside their own package; empty
+	// otherwise.
+	EntryVia string `json:"entry_via,omitempty"`
 	Status   Status `json:"status"`
 	ExitCode int    `json:"exit_code"`
 	// Message is a one-line human explanation when Status is not ok.

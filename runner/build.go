@@ -20,9 +20,10 @@ import (
 )
 
 // build is the fourth stage: go test -c (a test entry) or go build (a main
-// package) of the home package with the overlay, into r.bin, asking the
-// compiler for its escape analysis of the instrumented packages (see
-// escapes.go). The program is built at a stable cached path (see
+// package) of the entry's package with the overlay (which holds the
+// targets' instrumented files, wherever their packages are), into r.bin,
+// asking the compiler for its escape analysis of the instrumented packages
+// (see escapes.go). The program is built at a stable cached path (see
 // buildOutput) so that go can skip an unchanged link, then linked into the
 // run's temporary directory. A build that fails stops the run with the
 // compiler's errors at the user's positions.
@@ -38,7 +39,7 @@ func (r *goRun) build(ctx context.Context) error {
 		args = []string{"test", "-c"}
 	}
 	flags := mergeLDFlags(r.req.BuildFlags, instrument.LDFlags)
-	out, release := buildOutput(r.home.Dir, args, flags, slices.Sorted(maps.Keys(r.ov.replace)))
+	out, release := buildOutput(r.entry.Pkg.Dir, args, flags, slices.Sorted(maps.Keys(r.ov.replace)))
 	defer release()
 	flags = r.escapeFlags(flags, out)
 	if out == "" {
@@ -47,9 +48,9 @@ func (r *goRun) build(ctx context.Context) error {
 	args = append(args, "-o", out, "-overlay", overlayFile)
 	args = append(args, flags...)
 	args = append(args, ".")
-	r.req.Progress(Progress{Stage: StageBuilding, Message: fmt.Sprintf("building %s for %s", r.home.ImportPath, r.entry.Describe)})
+	r.req.Progress(Progress{Stage: StageBuilding, Message: fmt.Sprintf("building %s for %s", r.entry.Pkg.ImportPath, r.entry.Describe)})
 	cmd := exec.Command("go", args...)
-	cmd.Dir = r.home.Dir
+	cmd.Dir = r.entry.Pkg.Dir
 	cmd.Env = append(os.Environ(), r.req.Env...)
 	bo := runProcess(ctx, cmd, time.Until(r.deadline), nil)
 	switch {
@@ -58,11 +59,11 @@ func (r *goRun) build(ctx context.Context) error {
 	case bo.Status == profile.StatusTimeout || bo.Status == profile.StatusCanceled:
 		r.res.ExitCode = -1
 		r.res.Output = string(bo.Output)
-		return r.stop(bo.Status, fmt.Sprintf("%s while building %s", bo.Status, r.home.ImportPath))
+		return r.stop(bo.Status, fmt.Sprintf("%s while building %s", bo.Status, r.entry.Pkg.ImportPath))
 	case bo.Status != profile.StatusOK:
 		r.res.ExitCode = bo.ExitCode
 		r.res.Output = string(bo.Output)
-		r.res.Errors = parseBuildErrors(bo.Output, r.home.Dir, r.tmp)
+		r.res.Errors = parseBuildErrors(bo.Output, r.entry.Pkg.Dir, r.tmp)
 		for i, e := range r.res.Errors {
 			for orig, repl := range r.ov.replace {
 				if e.File == repl {
@@ -71,6 +72,11 @@ func (r *goRun) build(ctx context.Context) error {
 			}
 		}
 		return r.stop(profile.StatusBuildFailed, "build failed: "+buildFailureLine(r.res.Errors, bo.Output))
+	}
+	if _, err := os.Stat(out); err != nil {
+		// go test -c of a package without test files succeeds and
+		// writes nothing; the entry search never picks one.
+		return fmt.Errorf("go %s built no program for %s: %v", args[0], r.entry.Pkg.ImportPath, err)
 	}
 	r.readEscapes()
 	if out != r.bin {

@@ -17,16 +17,21 @@ var repoRoot, _ = filepath.Abs("..")
 func entryFor(t *testing.T, req Request) (*goEntry, error) {
 	t.Helper()
 	req.Dir = repoRoot
+	req.Progress = func(Progress) {}
 	ctx := context.Background()
-	_, targets, err := resolveGo(ctx, req, nil, "")
+	r, err := newGoRun(req)
 	if err != nil {
 		return nil, err
 	}
-	reach := func(ctx context.Context, home *listedPackage, ts []target) ([]string, error) {
-		return testsReaching(ctx, home, ts, nil, nil)
+	defer r.close()
+	if err := r.resolve(ctx); err != nil {
+		return nil, err
 	}
-	return chooseEntry(ctx, req, targets[0].Pkg, targets, reach)
+	return r.findEntry(ctx)
 }
+
+// xpkg is the import path of testdata/go/xpkg.
+const xpkg = "example.com/memlens/testdata/xpkg"
 
 func TestChooseEntry(t *testing.T) {
 	tests := []struct {
@@ -41,8 +46,8 @@ func TestChooseEntry(t *testing.T) {
 			entry: "go test -bench ^(BenchmarkBuild)$ -benchtime 1x -run ^$"},
 		{name: "args for a main package", req: Request{Target: "./testdata/go/cmd/wordcount", Funcs: []string{"Count"}, Args: []string{"-top", "3"}, HasArgs: true},
 			entry: "go run example.com/memlens/testdata/cmd/wordcount -top 3"},
-		{name: "args for a library", req: Request{Target: "./testdata/go/shapes", Funcs: []string{"Build"}, HasArgs: true},
-			err: "not a main package"},
+		{name: "args for a library no program reaches", req: Request{Target: "./testdata/go/shapes", Funcs: []string{"Build"}, HasArgs: true},
+			err: "program arguments given, but no main package reaches Build; name one with --run PKG"},
 		{name: "target is a test", req: Request{Target: "./testdata/go/shapes", Funcs: []string{"TestBuild"}},
 			entry: "go test -run ^(TestBuild)$"},
 		{name: "target is a benchmark", req: Request{Target: "./testdata/go/shapes", Funcs: []string{"BenchmarkBuild"}},
@@ -66,6 +71,43 @@ func TestChooseEntry(t *testing.T) {
 			entry: "go test -run ^(ExampleBuild|TestAreas|TestBuild|TestFirstBig|TestLabels)$ -bench ^(BenchmarkBuild)$ -benchtime 1x (tests that reach Build)"},
 		{name: "generated call", req: Request{Target: "./testdata/go/broken", Funcs: []string{"Fine"}},
 			entry: "go test -run ^TestMemlensEntry$ (a generated test calls Fine)"},
+		// The other packages of the module (testdata/go/xpkg: lib has no
+		// tests; app's and report's tests and cmd/tool and cmd/pairs
+		// call it).
+		{name: "another package's tests", req: Request{Target: "./testdata/go/xpkg/lib", Funcs: []string{"Join"}},
+			entry: "go test -run ^(TestRun)$ " + xpkg + "/app (tests of another package that reach Join)"},
+		{name: "the package with the fewest reaching tests", req: Request{Target: "./testdata/go/xpkg/lib", Funcs: []string{"Count"}},
+			entry: "go test -run ^(TestTop)$ " + xpkg + "/report (tests of another package that reach Count)"},
+		{name: "through an interface", req: Request{Target: "./testdata/go/xpkg/lib", Funcs: []string{"Upper.Apply"}},
+			entry: "go test -run ^(TestRun)$ " + xpkg + "/app (tests of another package that reach Upper.Apply)"},
+		{name: "as a function value", req: Request{Target: "./testdata/go/xpkg/lib", Funcs: []string{"Twice"}},
+			entry: "go test -run ^(TestRun)$ " + xpkg + "/app (tests of another package that reach Twice)"},
+		{name: "the one main package", req: Request{Target: "./testdata/go/xpkg/lib", Funcs: []string{"Tally"}},
+			entry: "go run " + xpkg + "/cmd/tool (a main package that reaches Tally)"},
+		{name: "args: the one main package", req: Request{Target: "./testdata/go/xpkg/lib", Funcs: []string{"Tally"}, Args: []string{"x", "y"}, HasArgs: true},
+			entry: "go run " + xpkg + "/cmd/tool x y (a main package that reaches Tally)"},
+		{name: "several main packages", req: Request{Target: "./testdata/go/xpkg/lib", Funcs: []string{"Pairs"}},
+			err: "no test reaches Pairs, and several main packages do (" + xpkg + "/cmd/pairs, " + xpkg + "/cmd/tool); pick one with --run PKG"},
+		{name: "--run", req: Request{Target: "./testdata/go/xpkg/lib", Funcs: []string{"Pairs"}, Run: "./testdata/go/xpkg/cmd/tool", Args: []string{"a", "b"}, HasArgs: true},
+			entry: "go run " + xpkg + "/cmd/tool a b"},
+		{name: "--run by import path", req: Request{Target: "./testdata/go/xpkg/lib", Funcs: []string{"Pairs"}, Run: xpkg + "/cmd/pairs"},
+			entry: "go run " + xpkg + "/cmd/pairs"},
+		{name: "--run a library", req: Request{Target: "./testdata/go/xpkg/lib", Funcs: []string{"Pairs"}, Run: "./testdata/go/xpkg/app"},
+			err: "--run ./testdata/go/xpkg/app: " + xpkg + "/app is not a main package"},
+		{name: "--test in another package", req: Request{Target: "./testdata/go/xpkg/...", Funcs: []string{"Join"}, Test: "TestRun"},
+			entry: "go test -run ^(TestRun)$ " + xpkg + "/app"},
+		{name: "--test in several packages", req: Request{Target: "./testdata/go/xpkg/lib", Funcs: []string{"Count"}, Test: "TestEmpty"},
+			err: "TestEmpty is in several packages (" + xpkg + "/app, " + xpkg + "/report); pick one with --in PKG"},
+		{name: "--test --in", req: Request{Target: "./testdata/go/xpkg/lib", Funcs: []string{"Count"}, Test: "TestEmpty", In: "./testdata/go/xpkg/report"},
+			entry: "go test -run ^(TestEmpty)$ " + xpkg + "/report"},
+		{name: "--bench in no package", req: Request{Target: "./testdata/go/xpkg/lib", Funcs: []string{"Count"}, Bench: "BenchmarkCount"},
+			err: "no package of the module has a test BenchmarkCount"},
+		{name: "--in a package without tests", req: Request{Target: "./testdata/go/xpkg/lib", Funcs: []string{"Count"}, Test: "TestRun", In: "./testdata/go/xpkg/lib"},
+			err: xpkg + "/lib has no test files"},
+		{name: "a name in several packages", req: Request{Target: "./testdata/go/xpkg/...", Funcs: []string{"main"}},
+			err: "main is in several packages: " + xpkg + "/cmd/pairs.main (main.go:"},
+		{name: "another module of the workspace", req: Request{Target: "./testdata/gowork/strs", Funcs: []string{"Shout"}},
+			entry: "go test -run ^(TestLoud)$ example.com/memlens/gowork/use (tests of another package that reach Shout)"},
 		{name: "nothing runs it", req: Request{Target: "./testdata/go/shapes", Funcs: []string{"Histogram"}},
 			err: "--test NAME"},
 		{name: "similar names", req: Request{Target: "./testdata/go/shapes", Funcs: []string{"Biuld"}},

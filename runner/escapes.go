@@ -141,7 +141,7 @@ func (r *goRun) escapeFlags(flags []string, out string) []string {
 	var listed []*listedPackage
 	for _, p := range r.instrumented {
 		dir := filepath.Dir(p.out.RuntimePath)
-		pkgs = append(pkgs, escape.Package{ImportPath: p.pkgPath, Dir: dir, CmdLine: dir == r.home.Dir})
+		pkgs = append(pkgs, escape.Package{ImportPath: p.pkgPath, Dir: dir, CmdLine: dir == r.entry.Pkg.Dir})
 		for _, lp := range r.pkgs {
 			if lp.Dir == dir && !slices.Contains(listed, lp) {
 				listed = append(listed, lp)
@@ -154,7 +154,7 @@ func (r *goRun) escapeFlags(flags []string, out string) []string {
 		return flags
 	}
 	dir := escapeDir(out, r.tmp, sum)
-	withJSON, err := escape.GCFlags(flags, pkgs, r.home.Dir, dir)
+	withJSON, err := escape.GCFlags(flags, pkgs, r.entry.Pkg.Dir, dir)
 	if err != nil {
 		r.escapeErr = err
 		return flags

@@ -73,13 +73,16 @@ type goRun struct {
 	editor      map[string][]byte
 	listOverlay string
 
+	// store keeps the module listings and call graphs the entry search
+	// uses, across runs of the process.
+	store *graphStore
+
 	// resolve
 	pkgs    []*listedPackage
-	targets []target
-	home    *listedPackage // the package that is built and run
+	targets []target // each knows its package; they may be several
 
 	// chooseEntry
-	entry *goEntry
+	entry *goEntry // entry.Pkg is the package that is built and run
 
 	// instrument
 	instrumented []instrumentedPkg
@@ -108,6 +111,7 @@ func newGoRun(req Request) (*goRun, error) {
 		deadline: start.Add(req.Timeout),
 		res:      &profile.Result{Language: "go", Target: req.Target, StartedAt: start, Functions: []profile.Function{}},
 		editor:   map[string][]byte{},
+		store:    theGraphStore,
 	}
 	tmp, err := os.MkdirTemp("", "memlens-go-")
 	if err != nil {

@@ -30,7 +30,7 @@ func (r *goRun) run(ctx context.Context) error {
 	cmd.Dir = r.req.Dir
 	if r.entry.Kind == entryTest {
 		cmd.Args = append([]string{r.bin, "-test.count=1"}, r.entry.Args...)
-		cmd.Dir = r.home.Dir // as go test does
+		cmd.Dir = r.entry.Pkg.Dir // as go test does
 	}
 	cmd.Env = append(append(os.Environ(), r.req.Env...), instrument.EnvDir+"="+r.data)
 	r.req.Progress(Progress{Stage: StageRunning, Message: "running " + r.entry.Describe})

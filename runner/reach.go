@@ -2,75 +2,190 @@ package runner
 
 import (
 	"context"
-	"go/token"
-	"go/types"
 	"path/filepath"
+	"sort"
 	"strings"
-
-	"golang.org/x/tools/go/packages"
-	"golang.org/x/tools/go/ssa"
-	"golang.org/x/tools/go/ssa/ssautil"
 )
 
-// reachFunc names the Test, Benchmark, Example and Fuzz functions of a
-// package that can reach any of the targets.
-type reachFunc func(ctx context.Context, home *listedPackage, targets []target) ([]string, error)
+// reachIndex joins package graphs (see callgraph.go) by function key and
+// answers which functions reach the targets.
+type reachIndex struct {
+	graphs []*pkgGraph
+	// funcs are every graph's functions; pkg[i] is the graph of funcs[i].
+	funcs []*graphFunc
+	pkg   []int
+	// callers[i] are the functions that call funcs[i].
+	callers [][]int32
+}
 
-// testsReaching answers reachFunc with a static call graph over the
-// package's test variant (its files, internal and external tests), built
-// from go/ssa. Dependencies are loaded from export data, so their bodies are
-// unknown; to stay conservative, a function whose value is taken (passed to
-// t.Run, an http handler, sort.Slice) counts as called, and a type converted
-// to an interface has all its methods called.
-//
-// A package that does not type-check (a syntax error in some file) reaches
-// nothing here; the build then reports the compiler's error.
-func testsReaching(ctx context.Context, home *listedPackage, targets []target, overlay map[string][]byte, buildFlags []string) ([]string, error) {
-	cfg := &packages.Config{
-		Context: ctx,
-		Mode: packages.NeedName | packages.NeedFiles | packages.NeedSyntax | packages.NeedTypes |
-			packages.NeedTypesInfo | packages.NeedImports,
-		Dir:        home.Dir,
-		Tests:      true,
-		Overlay:    overlay,
-		BuildFlags: buildFlags,
-	}
-	pkgs, err := packages.Load(cfg, ".")
-	if err != nil {
-		return nil, err
-	}
-	var testPkgs []*packages.Package
-	for _, p := range pkgs {
-		if len(p.Errors) > 0 || p.TypesInfo == nil {
-			return nil, nil
-		}
-		if strings.HasSuffix(p.ID, ".test]") {
-			testPkgs = append(testPkgs, p)
+func newReachIndex(graphs []*pkgGraph) *reachIndex {
+	ix := &reachIndex{graphs: graphs}
+	byKey := map[string][]int32{}
+	for gi, g := range graphs {
+		for fi := range g.Funcs {
+			f := &g.Funcs[fi]
+			byKey[f.Key] = append(byKey[f.Key], int32(len(ix.funcs)))
+			ix.funcs = append(ix.funcs, f)
+			ix.pkg = append(ix.pkg, gi)
 		}
 	}
-	if len(testPkgs) == 0 {
-		return nil, nil
+	// Class Hierarchy Analysis for interface calls: the module's types by
+	// method Id, and memoized answers per (method, interface).
+	type typeMethods struct {
+		methods map[string]string
 	}
-	prog, ssaPkgs := ssautil.Packages(testPkgs, ssa.InstantiateGenerics)
-	prog.Build()
+	var allTypes []typeMethods
+	byMethod := map[string][]int{}
+	for _, g := range graphs {
+		for _, t := range g.Types {
+			for id := range t.Methods {
+				byMethod[id] = append(byMethod[id], len(allTypes))
+			}
+			allTypes = append(allTypes, typeMethods{t.Methods})
+		}
+	}
+	implMemo := map[graphInvoke][]int32{}
+	implementations := func(inv graphInvoke) []int32 {
+		if r, ok := implMemo[inv]; ok {
+			return r
+		}
+		var out []int32
+		ids := strings.Split(inv.Iface, ";")
+		for _, ti := range byMethod[inv.Method] {
+			t := allTypes[ti]
+			all := true
+			for _, id := range ids {
+				if _, ok := t.methods[id]; !ok && id != "" {
+					all = false
+					break
+				}
+			}
+			if all {
+				out = append(out, byKey[t.methods[inv.Method]]...)
+			}
+		}
+		implMemo[inv] = out
+		return out
+	}
+	ix.callers = make([][]int32, len(ix.funcs))
+	for i, f := range ix.funcs {
+		for _, k := range f.Calls {
+			for _, callee := range byKey[k] {
+				ix.callers[callee] = append(ix.callers[callee], int32(i))
+			}
+		}
+		for _, inv := range f.Invokes {
+			for _, callee := range implementations(inv) {
+				ix.callers[callee] = append(ix.callers[callee], int32(i))
+			}
+		}
+	}
+	return ix
+}
 
-	g := newReachGraph(prog, ssaPkgs)
-	var names []string
-	for _, sp := range ssaPkgs {
-		if sp == nil {
+// reaching marks the functions from which some target can be reached (the
+// targets themselves and closures inside them included).
+func (ix *reachIndex) reaching(targets []target) []bool {
+	reached := make([]bool, len(ix.funcs))
+	var stack []int32
+	for i, f := range ix.funcs {
+		if isTargetPos(f.File, f.Line, targets) {
+			reached[i] = true
+			stack = append(stack, int32(i))
+		}
+	}
+	for len(stack) > 0 {
+		i := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for _, c := range ix.callers[i] {
+			if !reached[c] {
+				reached[c] = true
+				stack = append(stack, c)
+			}
+		}
+	}
+	return reached
+}
+
+// isTargetPos says a function starting at file:line is one of the targets
+// or inside one (a closure).
+func isTargetPos(file string, line int, targets []target) bool {
+	for _, t := range targets {
+		if file == filepath.Clean(t.Func.File) && line >= t.Func.StartLine && line <= t.Func.EndLine {
+			return true
+		}
+	}
+	return false
+}
+
+// reachingTests are the tests of one package (its directory: internal and
+// external tests run in one test binary) that reach some target.
+type reachingTests struct {
+	Dir, ImportPath string
+	Names           []string
+	// Reached are the targets reached (indexes into the targets).
+	Reached []int
+}
+
+// reachers lists, per package directory, the tests that reach any target,
+// and the main packages from whose main (or package initialisation) some
+// target can be reached.
+func (ix *reachIndex) reachers(targets []target) (tests []reachingTests, mains []*pkgGraph) {
+	byDir := map[string]*reachingTests{}
+	mainSeen := map[string]bool{}
+	// Which targets each reaching entry reaches: one walk per target.
+	perTarget := make([][]bool, len(targets))
+	for ti := range targets {
+		perTarget[ti] = ix.reaching(targets[ti : ti+1])
+	}
+	for i, f := range ix.funcs {
+		g := ix.graphs[ix.pkg[i]]
+		var hit []int
+		for ti := range targets {
+			if perTarget[ti][i] {
+				hit = append(hit, ti)
+			}
+		}
+		if len(hit) == 0 {
 			continue
 		}
-		for _, m := range sp.Members {
-			fn, ok := m.(*ssa.Function)
-			if !ok || !isTestEntryName(fn.Name()) || !inTestFile(prog.Fset, fn) {
-				continue
+		switch {
+		case f.Test:
+			rt := byDir[g.Dir]
+			if rt == nil {
+				rt = &reachingTests{Dir: g.Dir, ImportPath: strings.TrimSuffix(g.Path, "_test")}
+				byDir[g.Dir] = rt
 			}
-			if g.reaches(fn, func(f *ssa.Function) bool { return isTarget(prog.Fset, f, targets) }) {
-				names = append(names, fn.Name())
-			}
+			rt.Names = append(rt.Names, f.Name)
+			rt.Reached = mergeInts(rt.Reached, hit)
+		case g.Main && (f.Key == g.Path+".main" || f.Key == g.Path+".init") && !mainSeen[g.Dir]:
+			mainSeen[g.Dir] = true
+			mains = append(mains, g)
 		}
 	}
-	return names, nil
+	for _, rt := range byDir {
+		sort.Strings(rt.Names)
+		rt.Names = dedup(rt.Names)
+		tests = append(tests, *rt)
+	}
+	sort.Slice(tests, func(i, j int) bool { return tests[i].ImportPath < tests[j].ImportPath })
+	sort.Slice(mains, func(i, j int) bool { return mains[i].Path < mains[j].Path })
+	return tests, mains
+}
+
+func mergeInts(a, b []int) []int {
+	seen := map[int]bool{}
+	for _, x := range a {
+		seen[x] = true
+	}
+	for _, x := range b {
+		if !seen[x] {
+			a = append(a, x)
+			seen[x] = true
+		}
+	}
+	sort.Ints(a)
+	return a
 }
 
 func isTestEntryName(name string) bool {
@@ -86,114 +201,54 @@ func isTestEntryName(name string) bool {
 	return false
 }
 
-func inTestFile(fset *token.FileSet, fn *ssa.Function) bool {
-	return strings.HasSuffix(fset.Position(fn.Pos()).Filename, "_test.go")
-}
-
-// isTarget reports whether fn is (an instance of, or a closure inside) one
-// of the targets, by source position.
-func isTarget(fset *token.FileSet, fn *ssa.Function, targets []target) bool {
-	if o := fn.Origin(); o != nil {
-		fn = o
+// ownReachers lists the tests of the targets' own packages that reach
+// them: a search over those packages' graphs only (the common case, kept
+// fast).
+func (s *graphStore) ownReachers(ctx context.Context, own []*listedPackage, targets []target, overlay map[string][]byte, buildFlags []string) ([]reachingTests, error) {
+	var dirs []string
+	isOwn := map[string]bool{}
+	for _, p := range own {
+		dirs = append(dirs, p.Dir)
+		isOwn[p.Dir] = true
 	}
-	pos := fset.Position(fn.Pos())
-	if !pos.IsValid() {
-		return false
-	}
-	file := filepath.Clean(pos.Filename)
-	for _, t := range targets {
-		if file == filepath.Clean(t.Func.File) && pos.Line >= t.Func.StartLine && pos.Line <= t.Func.EndLine {
-			return true
-		}
-	}
-	return false
-}
-
-// reachGraph walks the SSA of the loaded packages.
-type reachGraph struct {
-	prog *ssa.Program
-	// methodsByName holds the loaded packages' methods, for interface calls.
-	methodsByName map[string][]*ssa.Function
-}
-
-func newReachGraph(prog *ssa.Program, pkgs []*ssa.Package) *reachGraph {
-	g := &reachGraph{prog: prog, methodsByName: map[string][]*ssa.Function{}}
-	for _, p := range pkgs {
-		if p == nil {
-			continue
-		}
-		for _, m := range p.Members {
-			t, ok := m.(*ssa.Type)
-			if !ok {
-				continue
-			}
-			for _, typ := range []types.Type{t.Type(), types.NewPointer(t.Type())} {
-				ms := prog.MethodSets.MethodSet(typ)
-				for i := 0; i < ms.Len(); i++ {
-					if fn := prog.MethodValue(ms.At(i)); fn != nil {
-						g.methodsByName[fn.Name()] = append(g.methodsByName[fn.Name()], fn)
-					}
-				}
+	graphs, err := s.graphsFor(ctx, own[0].Dir, dirs, overlay, buildFlags, func(pkgs []*modPkg) []*modPkg {
+		var out []*modPkg
+		for _, p := range graphable(pkgs) {
+			if isOwn[p.Dir] {
+				out = append(out, p)
 			}
 		}
+		return out
+	})
+	if err != nil {
+		return nil, err
 	}
-	return g
+	tests, _ := newReachIndex(graphs).reachers(targets)
+	return tests, nil
 }
 
-// reaches walks from root and reports whether it meets a function for
-// which hit is true.
-func (g *reachGraph) reaches(root *ssa.Function, hit func(*ssa.Function) bool) bool {
-	seen := map[*ssa.Function]bool{}
-	stack := []*ssa.Function{root}
-	push := func(f *ssa.Function) {
-		if f != nil && !seen[f] {
-			seen[f] = true
-			stack = append(stack, f)
+// moduleReachers lists the tests of the other packages of the module (or
+// workspace) that reach the targets, and the main packages that do: a
+// search over the graphs of the packages that import the targets'.
+func (s *graphStore) moduleReachers(ctx context.Context, own []*listedPackage, targets []target, overlay map[string][]byte, buildFlags []string) ([]reachingTests, []*pkgGraph, error) {
+	paths := map[string]bool{}
+	isOwn := map[string]bool{}
+	for _, p := range own {
+		paths[p.ImportPath] = true
+		isOwn[p.Dir] = true
+	}
+	graphs, err := s.graphsFor(ctx, own[0].Dir, nil, overlay, buildFlags, func(pkgs []*modPkg) []*modPkg {
+		return importers(pkgs, paths)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	tests, mains := newReachIndex(graphs).reachers(targets)
+	var others []reachingTests
+	for _, rt := range tests {
+		if !isOwn[rt.Dir] {
+			others = append(others, rt)
 		}
 	}
-	seen[root] = true
-	for len(stack) > 0 {
-		fn := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if hit(fn) {
-			return true
-		}
-		for _, anon := range fn.AnonFuncs {
-			push(anon)
-		}
-		for _, b := range fn.Blocks {
-			for _, instr := range b.Instrs {
-				if call, ok := instr.(ssa.CallInstruction); ok {
-					common := call.Common()
-					if common.IsInvoke() {
-						for _, m := range g.methodsByName[common.Method.Name()] {
-							push(m)
-						}
-					} else if callee := common.StaticCallee(); callee != nil {
-						push(callee)
-					}
-				}
-				if mi, ok := instr.(*ssa.MakeInterface); ok {
-					g.pushMethods(mi.X.Type(), push)
-				}
-				var ops [16]*ssa.Value
-				for _, op := range instr.Operands(ops[:0]) {
-					if op == nil || *op == nil {
-						continue
-					}
-					if f, ok := (*op).(*ssa.Function); ok {
-						push(f)
-					}
-				}
-			}
-		}
-	}
-	return false
-}
-
-func (g *reachGraph) pushMethods(t types.Type, push func(*ssa.Function)) {
-	ms := g.prog.MethodSets.MethodSet(t)
-	for i := 0; i < ms.Len(); i++ {
-		push(g.prog.MethodValue(ms.At(i)))
-	}
+	return others, mains, nil
 }

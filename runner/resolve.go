@@ -35,7 +35,7 @@ func (r *goRun) resolve(ctx context.Context) error {
 		}
 		return err
 	}
-	r.pkgs, r.targets, r.home = pkgs, targets, targets[0].Pkg
+	r.pkgs, r.targets = pkgs, targets
 	return nil
 }
 
@@ -278,20 +278,42 @@ func findTargets(pkgs []*listedPackage, names []string) ([]target, error) {
 		return targets, nil
 	}
 	for _, name := range names {
-		found := false
+		var found []target
+		dirs := map[string]bool{}
 		for _, p := range pkgs {
 			for _, fn := range p.Funcs {
 				if fn.Matches(name) {
-					addTarget(p, fn)
-					found = true
+					found = append(found, target{p, fn})
+					dirs[p.Dir] = true
 				}
 			}
 		}
-		if !found {
+		if len(found) == 0 {
 			return nil, noSuchFunc(pkgs, name)
+		}
+		if len(dirs) > 1 {
+			return nil, ambiguousFunc(name, found)
+		}
+		for _, t := range found {
+			addTarget(t.Pkg, t.Func)
 		}
 	}
 	return targets, nil
+}
+
+// ambiguousFunc is the error for a name that matches functions of several
+// packages (of a pattern such as ./...): it lists them with their packages.
+func ambiguousFunc(name string, found []target) error {
+	var list []string
+	for _, t := range found {
+		path := t.Pkg.ImportPath
+		if strings.HasSuffix(t.Func.Package, "_test") {
+			path += "_test"
+		}
+		list = append(list, fmt.Sprintf("%s.%s (%s:%d)", path, displayName(t.Func), filepath.Base(t.Func.File), t.Func.StartLine))
+	}
+	return fmt.Errorf("%s is in several packages: %s; qualify it with its package name (pkg.%s) or give its package as the target",
+		name, strings.Join(list, ", "), strings.TrimLeft(name, "(*"))
 }
 
 // noSuchFunc is the error for a name that matches nothing, with the most

@@ -47,14 +47,29 @@ type Request struct {
 	Funcs []string
 
 	// Explicit Go entries, first in precedence: run this test, or this
-	// benchmark once, or the main package with Args. Test and Bench are
-	// names or alternations of names ("TestA|TestB"), anchored at both ends.
-	// For Python, Test runs pytest: node ids (pkg/test_x.py::test_y,
-	// separated by spaces) or a -k expression; Args run the script.
+	// benchmark once, or a main package with Args. Test and Bench are
+	// names or alternations of names ("TestA|TestB"), anchored at both
+	// ends, found in In when set, else in the targets' package, else in
+	// the one package of the module that declares them. Run names the
+	// main package to run (else the targets' own, else the one main
+	// package that reaches them). In and Run are directories (relative to
+	// Dir) or import paths. For Python, Test runs pytest: node ids
+	// (pkg/test_x.py::test_y, separated by spaces) or a -k expression;
+	// Args run the script.
 	Test    string
 	Bench   string
+	In      string
+	Run     string
 	Args    []string
-	HasArgs bool // Args were given (possibly none): run the main package
+	HasArgs bool // Args were given (possibly none): run a main package
+
+	// ChooseEntry, when set, picks the entry where the search finds more
+	// than one (several packages' tests, a main package) or only a main
+	// package, which may run until it is killed: it returns the index of
+	// the option to run, or an error that ends the request. Without it the
+	// first option is run. See EntryOption.Apply to run the same one again
+	// without searching.
+	ChooseEntry func(ctx context.Context, options []EntryOption) (int, error)
 
 	// Overlay holds editor buffers that differ from disk, by absolute path.
 	Overlay map[string][]byte

@@ -1,0 +1,3 @@
+module example.com/memlens/gowork/strs
+
+go 1.26.0
