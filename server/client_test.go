@@ -31,6 +31,20 @@ type testClient struct {
 	pending map[int64]chan message
 	events  []message // notifications and server requests, in arrival order
 	closed  bool
+	// answers gives the result of a server request by method (see
+	// answer); requests without one are answered with null.
+	answers map[string]func(params json.RawMessage) any
+}
+
+// answer makes the client answer the server's requests of method with
+// what f returns for their params (an editor's user answering a question).
+func (c *testClient) answer(method string, f func(params json.RawMessage) any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.answers == nil {
+		c.answers = map[string]func(json.RawMessage) any{}
+	}
+	c.answers[method] = f
 }
 
 type message struct {
@@ -107,9 +121,18 @@ func (c *testClient) readLoop(r io.Reader) {
 		switch {
 		case m.Method != "" && len(m.ID) > 0: // a server request
 			c.record(m)
+			c.mu.Lock()
+			f := c.answers[m.Method]
+			c.mu.Unlock()
 			// Answer from another goroutine: writing here could deadlock
 			// against a server that is writing to us.
-			go c.send(map[string]any{"jsonrpc": "2.0", "id": m.ID, "result": nil})
+			go func() {
+				var result any
+				if f != nil {
+					result = f(m.Params)
+				}
+				c.send(map[string]any{"jsonrpc": "2.0", "id": m.ID, "result": result})
+			}()
 		case m.Method != "":
 			c.record(m)
 		default:

@@ -89,8 +89,12 @@ func (s *Server) buildLensesLocked(d *document, uriText string) []protocol.CodeL
 		}
 		e := s.runs[key]
 		if e == nil || e.cur == nil {
+			title := "Profile memory"
+			if o, chosen := s.entryChoiceLocked(key); chosen {
+				title += " via " + o.Label()
+			}
 			lenses = append(lenses, protocol.CodeLens{Range: rng, Command: protocol.Command{
-				Title: "Profile memory", Command: cmdProfile, Arguments: args,
+				Title: title, Command: cmdProfile, Arguments: args,
 			}})
 			continue
 		}
@@ -238,6 +242,9 @@ func summary(r *run, stale bool) string {
 		add("no data")
 	}
 	add(fmt.Sprintf("%.1f s", float64(r.result.DurationMS)/1000))
+	if r.result.EntryVia != "" {
+		add("via " + r.result.EntryVia)
+	}
 	if r.result.Failed() {
 		b.WriteString(" (partial)")
 	}

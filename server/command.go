@@ -74,6 +74,12 @@ func (s *Server) clear(args commandArgs) error {
 	}
 	s.mu.Lock()
 	affected := map[string]bool{}
+	for k := range s.entryChoices {
+		if (path == "" || k.path == path) && (args.Function == "" || k.name == args.Function) {
+			delete(s.entryChoices, k) // asked again at the next profile
+			affected[k.path] = true
+		}
+	}
 	for k, e := range s.runs {
 		if (path == "" || k.path == path) && (args.Function == "" || k.name == args.Function) {
 			delete(s.runs, k)

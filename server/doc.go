@@ -72,8 +72,12 @@
 //	buildFlags   []string Go build flags, e.g. ["-tags=integration"]
 //	entries      object   how to run a function, by "FUNC" or "relative/file.go:FUNC"
 //	                      (path relative to the workspace folder):
-//	                      {"test": "TestX"} | {"bench": "BenchmarkX"} | {"args": [...]}
-//	                      (Go: run the main package with these arguments) |
+//	                      {"test": "TestX"} | {"bench": "BenchmarkX"} (Go, with
+//	                      "in": "./pkg" when the test is in another package that
+//	                      several have) | {"run": "./cmd/tool", "args": [...]} (Go:
+//	                      run that main package with these arguments; "args" alone:
+//	                      the function's own main package; package directories are
+//	                      relative to the workspace folder, import paths work too) |
 //	                      {"script": "main.py", "args": [...]} (Python: the script
 //	                      to run; by default the file itself when running it
 //	                      reaches the function, else the tests that reach it) |
@@ -100,6 +104,22 @@
 // Go runs use the editor's buffers (unsaved edits included) through the
 // build overlay; Python runs the saved files. The server never runs a
 // program itself: it calls runner.Profile.
+//
+// # Choosing an entry
+//
+// Without an entries setting for it, a Go function runs through what the
+// runner's search finds (the tests of its package, else of the module's
+// other packages, else a main package; see the runner). Where that search
+// offers several entries (the tests of several packages, a program) or
+// only a program, which may never end by itself, the server asks with
+// window/showMessageRequest — one action per entry ("report.TestTop",
+// "app: TestA, TestB", "run cmd/tool") and Cancel — and keeps the answer
+// for the function for the session: re-profiles use it without asking, the
+// "Profile memory" lens says "via …" while it has no profile, and Clear of
+// the function forgets it. Cancel (or a dismissed question) ends the run
+// with progress "canceled: no entry chosen". The summary lens adds
+// "· via …" when the entry was another package's tests or a program, and
+// the hover names the command that ran.
 //
 // # Files
 //

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -85,6 +86,11 @@ func (s *Server) startProfile(rawURI, name string, at *protocol.Position, token 
 	s.jobs[key] = j
 	s.generation++
 	req.Progress = func(p runner.Progress) { j.stage.Store(p.Stage) }
+	if req.Language == "go" {
+		req.ChooseEntry = func(ctx context.Context, options []runner.EntryOption) (int, error) {
+			return s.askEntry(ctx, j, options)
+		}
+	}
 	go s.runJob(ctx, j, req, token)
 	go s.refreshCodeLenses(s.ctx) // the lens turns into "profiling…"
 	return nil
@@ -121,9 +127,12 @@ func (s *Server) buildRequestLocked(d *document, f function) (runner.Request, *d
 		req.Target = "."
 		if hasEntry {
 			req.Test, req.Bench = entry.Test, entry.Bench
-			if entry.Args != nil {
+			req.In, req.Run = inFolder(folder, entry.In), inFolder(folder, entry.Run)
+			if entry.Args != nil || entry.Run != "" {
 				req.Args, req.HasArgs = entry.Args, true
 			}
+		} else if choice, ok := s.entryChoiceLocked(runKey{path: d.path, name: f.Name}); ok {
+			choice.Apply(&req) // chosen earlier in the session
 		}
 		req.Overlay = map[string][]byte{}
 		for p, od := range s.docs {
@@ -168,6 +177,15 @@ func (s *Server) buildRequestLocked(d *document, f function) (runner.Request, *d
 	return req, nil, "", fmt.Errorf("cannot profile %s", d.path)
 }
 
+// inFolder resolves a package directory of the entries setting ("./cmd/tool")
+// against the workspace folder; an import path stays as it is.
+func inFolder(folder, pkg string) string {
+	if folder != "" && (pkg == "." || pkg == ".." || strings.HasPrefix(pkg, "./") || strings.HasPrefix(pkg, "../")) {
+		return filepath.Join(folder, pkg)
+	}
+	return pkg
+}
+
 // runJob runs one profile and publishes its outcome.
 func (s *Server) runJob(ctx context.Context, j *job, req runner.Request, token protocol.ProgressToken) {
 	defer j.cancel()
@@ -181,6 +199,15 @@ func (s *Server) runJob(ctx context.Context, j *job, req runner.Request, token p
 	var errorLines map[string]*lineTracker
 	if err == nil {
 		errorLines = trackErrorLines(res.Errors, req)
+	}
+	if errors.Is(err, errNoEntryChosen) {
+		s.mu.Lock()
+		delete(s.jobs, j.key)
+		s.generation++
+		s.mu.Unlock()
+		p.end("canceled: no entry chosen")
+		s.refreshCodeLenses(s.ctx)
+		return
 	}
 
 	s.mu.Lock()

@@ -12,6 +12,8 @@ import (
 
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
+
+	"github.com/memlens/memlens/runner"
 )
 
 // Server is one LSP session.
@@ -24,19 +26,22 @@ type Server struct {
 	ctx    context.Context // the session's lifetime; profiles run under it
 	stop   context.CancelFunc
 
-	mu        sync.Mutex
-	initDone  bool
-	shutdown  bool
-	caps      clientCaps
-	folders   []string
-	settings  Settings
-	docs      map[string]*document // open documents by file path
-	runs      map[runKey]*runEntry // stored profiles
-	jobs      map[runKey]*job      // profiles in progress
-	tokens    map[string]*job      // by progress token
-	nextToken int
-	lastRun   uint64          // the id of the latest stored run
-	diagnosed map[string]bool // files that have diagnostics published
+	mu       sync.Mutex
+	initDone bool
+	shutdown bool
+	caps     clientCaps
+	folders  []string
+	settings Settings
+	docs     map[string]*document // open documents by file path
+	runs     map[runKey]*runEntry // stored profiles
+	jobs     map[runKey]*job      // profiles in progress
+	// entryChoices are the entries the user picked for functions (see
+	// askEntry), kept for the session.
+	entryChoices map[runKey]runner.EntryOption
+	tokens       map[string]*job // by progress token
+	nextToken    int
+	lastRun      uint64          // the id of the latest stored run
+	diagnosed    map[string]bool // files that have diagnostics published
 	// generation counts changes of runs and jobs, to know when a cached
 	// code lens list is out of date.
 	generation  uint64
@@ -84,16 +89,17 @@ func newServer(ctx context.Context, log *slog.Logger) *Server {
 	}
 	ctx, stop := context.WithCancel(ctx)
 	return &Server{
-		log:         log,
-		ctx:         ctx,
-		stop:        stop,
-		settings:    defaultSettings(),
-		docs:        map[string]*document{},
-		runs:        map[runKey]*runEntry{},
-		jobs:        map[runKey]*job{},
-		tokens:      map[string]*job{},
-		diagnosed:   map[string]bool{},
-		exitHandled: make(chan struct{}),
+		log:          log,
+		ctx:          ctx,
+		stop:         stop,
+		settings:     defaultSettings(),
+		docs:         map[string]*document{},
+		runs:         map[runKey]*runEntry{},
+		jobs:         map[runKey]*job{},
+		entryChoices: map[runKey]runner.EntryOption{},
+		tokens:       map[string]*job{},
+		diagnosed:    map[string]bool{},
+		exitHandled:  make(chan struct{}),
 	}
 }
 

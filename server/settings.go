@@ -49,8 +49,13 @@ type Settings struct {
 
 // Entry says how to run one function.
 type Entry struct {
-	Test   string   `json:"test"`
-	Bench  string   `json:"bench"`
+	Test  string `json:"test"`
+	Bench string `json:"bench"`
+	// In is the Go package of Test or Bench, Run the main package to run
+	// with Args: a directory relative to the workspace folder ("./cmd/tool")
+	// or an import path.
+	In     string   `json:"in"`
+	Run    string   `json:"run"`
 	Args   []string `json:"args"`
 	Script string   `json:"script"`
 }

@@ -21,12 +21,13 @@ func TestParseSettings(t *testing.T) {
 		}, ""},
 		{"flat, timeout in seconds, others' keys ignored", `{"timeout": 1.5, "gopls": {"x": 1}}`, func(s *Settings) { s.Timeout = 1500 * time.Millisecond }, ""},
 		{"empty hints mean the default", `{"hints": []}`, func(*Settings) {}, ""},
-		{"every field", `{"hints": ["alloc", "occurrences"], "env": {"A": "1"}, "buildFlags": ["-tags=x"], "python": "py", "entries": {"F": {"test": "TestF"}, "a/b.py:g": {"script": "main.py", "args": ["-v"]}}}`, func(s *Settings) {
+		{"every field", `{"hints": ["alloc", "occurrences"], "env": {"A": "1"}, "buildFlags": ["-tags=x"], "python": "py", "entries": {"F": {"test": "TestF"}, "G": {"test": "TestG", "in": "./app"}, "H": {"run": "./cmd/tool", "args": ["x"]}, "a/b.py:g": {"script": "main.py", "args": ["-v"]}}}`, func(s *Settings) {
 			s.Hints = []string{"alloc", "occurrences"}
 			s.Env = map[string]string{"A": "1"}
 			s.BuildFlags = []string{"-tags=x"}
 			s.Python = "py"
-			s.Entries = map[string]Entry{"F": {Test: "TestF"}, "a/b.py:g": {Script: "main.py", Args: []string{"-v"}}}
+			s.Entries = map[string]Entry{"F": {Test: "TestF"}, "G": {Test: "TestG", In: "./app"}, "H": {Run: "./cmd/tool", Args: []string{"x"}},
+				"a/b.py:g": {Script: "main.py", Args: []string{"-v"}}}
 		}, ""},
 		{"sample interval", `{"sampleInterval": "2ms"}`, func(s *Settings) { s.SampleInterval = 2 * time.Millisecond }, ""},
 		{"negative sample interval", `{"sampleInterval": "-5ms"}`, nil, "negative"},
