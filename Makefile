@@ -31,7 +31,8 @@ fmt-check:
 # How fast memlens is against the tools people would use instead (issue 6):
 # prints the table and writes BENCHMARKS.md. Never part of `make test`.
 # Needs python3-memory-profiler (Debian) and golang.org/x/text@v0.31.0 (module
-# proxy); about 8 minutes on 2 cores. BENCHFLAGS=-reps=3 or -only=go,suite,python,lsp,timeline to vary it.
+# proxy), gonum.org/v1/gonum@v0.17.0 for the entry search; about 10 minutes on 2 cores.
+# BENCHFLAGS=-reps=3 or -only=go,suite,entries,python,lsp,why,timeline to vary it.
 bench:
 	$(GO) run ./bench $(BENCHFLAGS)
 

@@ -13,8 +13,12 @@
 //   - Go counts only (--counts-only) against plain `go test`;
 //   - Go with the profiled function a small part of a real test suite
 //     (golang.org/x/text/unicode/norm, copied from the module cache);
+//   - the module-wide entry search (a function run by another package's
+//     tests) on gonum.org/v1/gonum: first with an empty cache, then from
+//     the on-disk cache;
 //   - Python cost per line event against memory_profiler 0.61;
-//   - the language server over pipes: click → hints, request latency on a
+//   - the language server over pipes: click → hints (a function with its own
+//     tests, and one run by another package's tests), request latency on a
 //     5,000-line file, and resident memory idle and after 10 profiles;
 //   - the instrumented build with and without the compiler's escape
 //     analysis asked for (warm, after an edit, cold);
@@ -23,7 +27,7 @@
 //
 // Usage (from the repository root):
 //
-//	go run ./bench [-reps N] [-only go,suite,python,lsp,why,timeline] [-out BENCHMARKS.md]
+//	go run ./bench [-reps N] [-only go,suite,entries,python,lsp,why,timeline] [-out BENCHMARKS.md]
 package main
 
 import (
@@ -58,6 +62,7 @@ var figures = []struct {
 }{
 	{"go", goWorkloads},
 	{"suite", goSuite},
+	{"entries", entrySearch},
 	{"python", pythonEvents},
 	{"lsp", lspFigures},
 	{"why", goEscapes},
@@ -67,7 +72,7 @@ var figures = []struct {
 func main() {
 	var (
 		reps   = flag.Int("reps", 5, "timed repetitions of each side of a Go figure (the Python and LSP figures scale from it)")
-		only   = flag.String("only", "", "comma-separated figure groups to run: go, suite, python, lsp, why, timeline (default all)")
+		only   = flag.String("only", "", "comma-separated figure groups to run: go, suite, entries, python, lsp, why, timeline (default all)")
 		out    = flag.String("out", "BENCHMARKS.md", "write the report to `FILE` (empty: do not write)")
 		python = flag.String("python", "/usr/bin/python3", "interpreter with memory_profiler (Debian python3-memory-profiler)")
 	)
@@ -99,7 +104,7 @@ func selectFigures(only string) (map[string]bool, error) {
 	for _, name := range strings.Split(only, ",") {
 		name = strings.TrimSpace(name)
 		if !known[name] {
-			return nil, fmt.Errorf("unknown figure group %q (want go, suite, python, lsp, why or timeline)", name)
+			return nil, fmt.Errorf("unknown figure group %q (want go, suite, entries, python, lsp, why or timeline)", name)
 		}
 		sel[name] = true
 	}

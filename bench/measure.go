@@ -173,8 +173,8 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 }
 
 // phaseNames are the stages memlens reports, by the first word of its
-// progress message.
-var phaseNames = []string{"resolving", "building", "running", "collecting"}
+// progress message ("looking" is the entry search).
+var phaseNames = []string{"resolving", "looking", "building", "running", "collecting"}
 
 // phaseDurations splits a memlens run into its stages: each stage lasts from
 // its progress message to the next one (the last to the end of the run).
