@@ -31,7 +31,14 @@ import (
 // cached on its own: it depends on the package's files and its imports'
 // export data only.
 //
-// What counts as a call, conservatively (the bodies of packages outside the
+// What counts as a call, in two tiers. Certain: a static call, and any
+// reference to a function as a value. Possible: an interface method call,
+// and what a conversion to an interface implies. Entries found through
+// certain calls are preferred: Class Hierarchy Analysis over a large
+// module (gonum's matrices and distributions all implement the same few
+// interfaces) makes almost every test "reach" almost every method, and the
+// package with the fewest such tests is then seldom one that runs the
+// function. In detail, conservatively (the bodies of packages outside the
 // module are not loaded, so what they call back is not seen):
 //   - a static call, and any reference to a function as a value (passed to
 //     sort.Slice, t.Run or an http handler, stored in a struct): the
@@ -70,8 +77,13 @@ type graphFunc struct {
 	// Test says the function is a Test, Benchmark, Example or Fuzz
 	// function of a _test.go file.
 	Test bool
-	// Calls are the keys of the functions it calls or references.
+	// Calls are the keys of the functions it calls or references: the
+	// certain edges.
 	Calls []string
+	// Implied are the keys of methods it may call without naming them:
+	// those of the types it converts to interfaces, or instantiates a
+	// generic function of another module with.
+	Implied []string
 	// Invokes are its interface method calls.
 	Invokes []graphInvoke
 }
@@ -93,7 +105,7 @@ var errExportGone = errors.New("export data removed from the build cache")
 
 // graphFormat changes whenever pkgGraph's meaning does: it is part of the
 // cache keys.
-const graphFormat = "memlens-graph-1"
+const graphFormat = "memlens-graph-2"
 
 // buildPkgGraph type-checks lp's files against its imports' export data,
 // builds the package as SSA and returns its graph. A package that does not
@@ -182,11 +194,12 @@ type graphExtractor struct {
 // edgeSet is what one body calls.
 type edgeSet struct {
 	calls   map[string]bool
+	implied map[string]bool
 	invokes map[graphInvoke]bool
 }
 
 func newEdgeSet() edgeSet {
-	return edgeSet{calls: map[string]bool{}, invokes: map[graphInvoke]bool{}}
+	return edgeSet{calls: map[string]bool{}, implied: map[string]bool{}, invokes: map[graphInvoke]bool{}}
 }
 
 func (x *graphExtractor) extract() {
@@ -250,6 +263,10 @@ func (x *graphExtractor) addFunc(fn *ssa.Function) {
 	es := newEdgeSet()
 	x.bodyOf(fn, es, map[*ssa.Function]bool{fn: true})
 	gf.Calls = sortedKeys(es.calls)
+	for k := range es.calls {
+		delete(es.implied, k)
+	}
+	gf.Implied = sortedKeys(es.implied)
 	for inv := range es.invokes {
 		gf.Invokes = append(gf.Invokes, inv)
 	}
@@ -329,12 +346,13 @@ func (x *graphExtractor) isOwn(g *ssa.Function) bool {
 	return g.Pkg == x.pkg && g.Synthetic == ""
 }
 
-// methodsOf adds every method of t (of *t too, for a named type) as called.
+// methodsOf adds every method of t (of *t too, for a named type) as
+// implied calls.
 func (x *graphExtractor) methodsOf(t types.Type, es edgeSet) {
 	ms := x.prog.MethodSets.MethodSet(t)
 	for i := range ms.Len() {
 		if obj, ok := ms.At(i).Obj().(*types.Func); ok {
-			es.calls[objKey(obj)] = true
+			es.implied[objKey(obj)] = true
 		}
 	}
 	if _, isPtr := t.(*types.Pointer); !isPtr {
@@ -342,7 +360,7 @@ func (x *graphExtractor) methodsOf(t types.Type, es edgeSet) {
 			ms := x.prog.MethodSets.MethodSet(types.NewPointer(t))
 			for i := range ms.Len() {
 				if obj, ok := ms.At(i).Obj().(*types.Func); ok {
-					es.calls[objKey(obj)] = true
+					es.implied[objKey(obj)] = true
 				}
 			}
 		}

@@ -14,8 +14,10 @@ type reachIndex struct {
 	// funcs are every graph's functions; pkg[i] is the graph of funcs[i].
 	funcs []*graphFunc
 	pkg   []int
-	// callers[i] are the functions that call funcs[i].
-	callers [][]int32
+	// callers[i] are the functions that call funcs[i] for certain (static
+	// calls, function values); possible[i] those that may (interface
+	// calls, conversions to interfaces).
+	callers, possible [][]int32
 }
 
 func newReachIndex(graphs []*pkgGraph) *reachIndex {
@@ -68,15 +70,21 @@ func newReachIndex(graphs []*pkgGraph) *reachIndex {
 		return out
 	}
 	ix.callers = make([][]int32, len(ix.funcs))
+	ix.possible = make([][]int32, len(ix.funcs))
 	for i, f := range ix.funcs {
 		for _, k := range f.Calls {
 			for _, callee := range byKey[k] {
 				ix.callers[callee] = append(ix.callers[callee], int32(i))
 			}
 		}
+		for _, k := range f.Implied {
+			for _, callee := range byKey[k] {
+				ix.possible[callee] = append(ix.possible[callee], int32(i))
+			}
+		}
 		for _, inv := range f.Invokes {
 			for _, callee := range implementations(inv) {
-				ix.callers[callee] = append(ix.callers[callee], int32(i))
+				ix.possible[callee] = append(ix.possible[callee], int32(i))
 			}
 		}
 	}
@@ -84,8 +92,9 @@ func newReachIndex(graphs []*pkgGraph) *reachIndex {
 }
 
 // reaching marks the functions from which some target can be reached (the
-// targets themselves and closures inside them included).
-func (ix *reachIndex) reaching(targets []target) []bool {
+// targets themselves and closures inside them included): through certain
+// calls only, or also through possible ones.
+func (ix *reachIndex) reaching(targets []target, possibly bool) []bool {
 	reached := make([]bool, len(ix.funcs))
 	var stack []int32
 	for i, f := range ix.funcs {
@@ -101,6 +110,14 @@ func (ix *reachIndex) reaching(targets []target) []bool {
 			if !reached[c] {
 				reached[c] = true
 				stack = append(stack, c)
+			}
+		}
+		if possibly {
+			for _, c := range ix.possible[i] {
+				if !reached[c] {
+					reached[c] = true
+					stack = append(stack, c)
+				}
 			}
 		}
 	}
@@ -129,14 +146,31 @@ type reachingTests struct {
 
 // reachers lists, per package directory, the tests that reach any target,
 // and the main packages from whose main (or package initialisation) some
-// target can be reached.
-func (ix *reachIndex) reachers(targets []target) (tests []reachingTests, mains []*pkgGraph) {
+// target can be reached: those that do through certain calls when there
+// are any (keep is the filter), else those that possibly do.
+func (ix *reachIndex) reachers(targets []target, keep func(rt reachingTests) bool) (tests []reachingTests, mains []*pkgGraph) {
+	for _, possibly := range []bool{false, true} {
+		all, mains := ix.reachersBy(targets, possibly)
+		tests = nil
+		for _, rt := range all {
+			if keep == nil || keep(rt) {
+				tests = append(tests, rt)
+			}
+		}
+		if len(tests) > 0 || len(mains) > 0 {
+			return tests, mains
+		}
+	}
+	return nil, nil
+}
+
+func (ix *reachIndex) reachersBy(targets []target, possibly bool) (tests []reachingTests, mains []*pkgGraph) {
 	byDir := map[string]*reachingTests{}
 	mainSeen := map[string]bool{}
 	// Which targets each reaching entry reaches: one walk per target.
 	perTarget := make([][]bool, len(targets))
 	for ti := range targets {
-		perTarget[ti] = ix.reaching(targets[ti : ti+1])
+		perTarget[ti] = ix.reaching(targets[ti:ti+1], possibly)
 	}
 	for i, f := range ix.funcs {
 		g := ix.graphs[ix.pkg[i]]
@@ -223,7 +257,7 @@ func (s *graphStore) ownReachers(ctx context.Context, own []*listedPackage, targ
 	if err != nil {
 		return nil, err
 	}
-	tests, _ := newReachIndex(graphs).reachers(targets)
+	tests, _ := newReachIndex(graphs).reachers(targets, nil)
 	return tests, nil
 }
 
@@ -243,12 +277,6 @@ func (s *graphStore) moduleReachers(ctx context.Context, own []*listedPackage, t
 	if err != nil {
 		return nil, nil, err
 	}
-	tests, mains := newReachIndex(graphs).reachers(targets)
-	var others []reachingTests
-	for _, rt := range tests {
-		if !isOwn[rt.Dir] {
-			others = append(others, rt)
-		}
-	}
-	return others, mains, nil
+	tests, mains := newReachIndex(graphs).reachers(targets, func(rt reachingTests) bool { return !isOwn[rt.Dir] })
+	return tests, mains, nil
 }
