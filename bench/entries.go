@@ -43,8 +43,8 @@ func entrySearch(ctx context.Context, e *env) ([]row, error) {
 	gocache = strings.TrimSpace(gocache)
 	warmCache := filepath.Join(e.tmp, "entries-cache")
 	args := []string{e.memlens, "profile", "--quiet", entriesPackage, entriesFunc}
-	first := command{dir: mod, env: []string{"GOCACHE=" + gocache},
-		args: append([]string{"sh", "-c", `XDG_CACHE_HOME=$(mktemp -d -p "$TMPDIR") exec "$0" "$@"`}, args...), maxReps: 3}
+	first := command{dir: mod, env: []string{"GOCACHE=" + gocache, "MEMLENS_BENCH_TMP=" + e.tmp},
+		args: append([]string{"sh", "-c", `XDG_CACHE_HOME=$(mktemp -d -p "$MEMLENS_BENCH_TMP") exec "$0" "$@"`}, args...), maxReps: 3}
 	next := command{dir: mod, env: []string{"GOCACHE=" + gocache, "XDG_CACHE_HOME=" + warmCache}, args: args}
 	logf("  %s %s %s: first search (empty cache) and next (disk cache), %d×", entriesModule, entriesPackage, entriesFunc, e.reps)
 	ts, err := sideBySide(ctx, e.reps, first, next)
