@@ -37,7 +37,8 @@ type testClient struct {
 }
 
 // answer makes the client answer the server's requests of method with
-// what f returns for their params (an editor's user answering a question).
+// what f returns for their params (an editor's user answering a question);
+// an *rpcError is sent as the answer's error.
 func (c *testClient) answer(method string, f func(params json.RawMessage) any) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -130,6 +131,10 @@ func (c *testClient) readLoop(r io.Reader) {
 				var result any
 				if f != nil {
 					result = f(m.Params)
+				}
+				if e, ok := result.(*rpcError); ok {
+					c.send(map[string]any{"jsonrpc": "2.0", "id": m.ID, "error": e})
+					return
 				}
 				c.send(map[string]any{"jsonrpc": "2.0", "id": m.ID, "result": result})
 			}()

@@ -117,7 +117,9 @@
 // for the function for the session: re-profiles use it without asking, the
 // "Profile memory" lens says "via …" while it has no profile, and Clear of
 // the function forgets it. Cancel (or a dismissed question) ends the run
-// with progress "canceled: no entry chosen". The summary lens adds
+// with progress "canceled: no entry chosen". A client that cannot answer
+// (the request fails) gets the first of several test entries, as on the
+// command line, and an error instead of a program. The summary lens adds
 // "· via …" when the entry was another package's tests or a program, and
 // the hover names the command that ran.
 //

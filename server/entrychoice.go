@@ -39,9 +39,17 @@ func (s *Server) askEntry(ctx context.Context, j *job, options []runner.EntryOpt
 	j.stage.Store(runner.StageBuilding)
 	if err != nil {
 		if ctx.Err() != nil {
-			return 0, ctx.Err()
+			return 0, errNoEntryChosen // canceled while asking
 		}
-		return 0, fmt.Errorf("asking which entry runs %s: %w", j.key.name, err)
+		// A client that cannot answer (no window/showMessageRequest): the
+		// first of several test entries runs, as on the command line; a
+		// program never starts unasked.
+		s.log.Warn("window/showMessageRequest failed", "error", err)
+		if options[0].Kind == runner.EntryTests {
+			return 0, nil
+		}
+		return 0, fmt.Errorf("only a program runs %s, and this editor cannot be asked whether to start it (%v): "+
+			`name it in the "entries" setting, e.g. {"%s": {"run": "./path/to/cmd", "args": []}}`, j.key.name, err, j.key.name)
 	}
 	if item == nil {
 		return 0, errNoEntryChosen

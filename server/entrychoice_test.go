@@ -158,3 +158,61 @@ func TestEntryChoiceSession(t *testing.T) {
 		t.Errorf("asked %d questions in all, want 4", len(asked))
 	}
 }
+
+// A client that cannot answer window/showMessageRequest: the first of
+// several packages' tests runs, as on the command line, and a program is
+// not started (the error says to use the entries setting). A question
+// still open when the user cancels the progress ends the run quietly.
+func TestEntryQuestionUnanswered(t *testing.T) {
+	c := startServer(t)
+	root, _ := filepath.Abs("../testdata/go")
+	c.initialize(root, true, nil)
+	uri, src := openTestdata(t, c, filepath.Join(root, "xpkg", "lib", "lib.go"), "go")
+	c.answer("window/showMessageRequest", func(json.RawMessage) any {
+		return &rpcError{Code: -32601, Message: "method not found"}
+	})
+
+	_, _, end, _ := profileAndWait(t, c, uri, "Count")
+	if end.Value.Message != "done" {
+		t.Fatalf("Count: %q", end.Value.Message)
+	}
+	if s := summaryLens(c, uri, lineOf(t, src, "func Count(")); !strings.HasSuffix(s, " · via report.TestTop") {
+		t.Errorf("Count's summary lens %q, want the first option's", s)
+	}
+	_, _, end, mark := profileAndWait(t, c, uri, "Tally")
+	if !strings.HasPrefix(end.Value.Message, "failed: ") {
+		t.Errorf("Tally: %q, want a failure", end.Value.Message)
+	}
+	c.waitEvent(mark, 10*time.Second, "the error about the entries setting", isShowMessage(1, "only a program runs Tally", `"entries" setting`))
+
+	// Nobody answers; the user cancels the progress instead.
+	asked := make(chan struct{}, 1)
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	c.answer("window/showMessageRequest", func(json.RawMessage) any {
+		asked <- struct{}{}
+		<-release
+		return nil
+	})
+	mark = c.mark()
+	c.mustCall("workspace/executeCommand", map[string]any{"command": "memlens.profile",
+		"arguments": []any{map[string]any{"uri": uri, "function": "Pairs"}}}, nil)
+	select {
+	case <-asked:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("not asked about Pairs")
+	}
+	create := c.waitEvent(mark, 10*time.Second, "progress create", isMethod("window/workDoneProgress/create"))
+	var p struct {
+		Token json.RawMessage `json:"token"`
+	}
+	json.Unmarshal(create.Params, &p)
+	c.notify("window/workDoneProgress/cancel", map[string]any{"token": p.Token})
+	c.waitEvent(mark, 30*time.Second, "the end of the canceled run", func(m message) bool {
+		var pe progressEvent
+		return m.Method == "$/progress" && json.Unmarshal(m.Params, &pe) == nil && pe.Value.Kind == "end" && pe.Value.Message == "canceled: no entry chosen"
+	})
+	if q := c.eventsSince(mark, "window/showMessage"); len(q) != 0 {
+		t.Errorf("messages after the cancel: %s", q[0].Params)
+	}
+}
