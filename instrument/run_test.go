@@ -350,24 +350,49 @@ func TestGoTest(t *testing.T) {
 }
 
 // TestRace runs go test -race over an instrumented goroutine-heavy function
-// with every probe enabled.
+// with every probe enabled, and with the timeline too (its goroutines race
+// on the running line by design: plain stores, norace).
 func TestRace(t *testing.T) {
 	if testing.Short() {
 		t.Skip("race build")
 	}
 	t.Parallel()
-	p := newProg(t, testdataSources(t, "race"), Options{RSS: true, Allocs: true, RSSInterval: 50 * time.Microsecond}, func(fn Func) bool { return fn.Name == "fanOut" })
-	dir := t.TempDir()
-	cmd := exec.Command("go", "test", "-race", "-count=1", "-overlay", p.overlay, "-ldflags="+LDFlags, "./"+filepath.Base(p.dir))
-	cmd.Dir = testModule(t)
-	cmd.Env = append(goEnv(), EnvDir+"="+dir)
-	out, err := cmd.CombinedOutput()
-	if err != nil || strings.Contains(string(out), "DATA RACE") {
-		t.Fatalf("go test -race: %v\n%s", err, out)
-	}
-	_, c := p.counts(dir, 0)
-	if c.Calls[0] != 80 {
-		t.Errorf("calls %d, want 80", c.Calls[0])
+	for _, tc := range []struct {
+		name string
+		opt  Options
+	}{
+		{"probes", Options{RSS: true, Allocs: true, RSSInterval: 50 * time.Microsecond}},
+		{"timeline", timelineOpts},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p := newProg(t, testdataSources(t, "race"), tc.opt, func(fn Func) bool { return fn.Name == "fanOut" })
+			dir := t.TempDir()
+			cmd := exec.Command("go", "test", "-race", "-count=1", "-overlay", p.overlay, "-ldflags="+LDFlags, "./"+filepath.Base(p.dir))
+			cmd.Dir = testModule(t)
+			cmd.Env = append(goEnv(), EnvDir+"="+dir)
+			out, err := cmd.CombinedOutput()
+			if err != nil || strings.Contains(string(out), "DATA RACE") {
+				t.Fatalf("go test -race: %v\n%s", err, out)
+			}
+			_, c := p.counts(dir, 0)
+			if c.Calls[0] != 80 {
+				t.Errorf("calls %d, want 80", c.Calls[0])
+			}
+			if tc.opt.Timeline == 0 {
+				return
+			}
+			tl := readOneTimeline(t, dir)
+			enters := 0
+			for _, e := range tl.Calls {
+				if e.Enter {
+					enters++
+				}
+			}
+			if enters != 80 || !tl.CallsComplete {
+				t.Errorf("%d calls logged (complete %v), want 80", enters, tl.CallsComplete)
+			}
+		})
 	}
 }
 

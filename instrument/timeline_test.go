@@ -291,15 +291,10 @@ func TestTimelineBlocked(t *testing.T) {
 // callee's call to the caller's line.
 func TestTimelineTwoPackages(t *testing.T) {
 	t.Parallel()
-	p := newProg(t, nil, Options{}, isMarked) // reserve a directory name
+	dir := filepath.Join(testModule(t), fmt.Sprintf("p%d", pkgSeq.Add(1)))
+	lib := "memlenstest/" + filepath.Base(dir) + "/lib"
 	srcs := map[string]string{
-		"main.go": `package main
-
-import (
-	"fmt"
-	"time"
-
-	"` + p.pkg + `/lib"
+		"main.go": "package main\n\nimport (\n\t\"fmt\"\n\t\"time\"\n\n\t\"" + lib + `"
 )
 
 //memlens:profile
@@ -328,12 +323,12 @@ func Work(d time.Duration) int {
 }
 `,
 	}
-	p = newProgIn(t, p.dir, srcs, timelineOpts, isMarked)
-	dir := t.TempDir()
-	if r := run(t, p.build(), dir); r.code != 0 || strings.TrimSpace(r.stdout) != "1" {
+	p := newProgIn(t, dir, srcs, timelineOpts, isMarked)
+	data := t.TempDir()
+	if r := run(t, p.build(), data); r.code != 0 || strings.TrimSpace(r.stdout) != "1" {
 		t.Fatalf("%+v", r)
 	}
-	tl := readOneTimeline(t, dir)
+	tl := readOneTimeline(t, data)
 	_, msrc := p.file("main.go")
 	_, lsrc := p.file("lib/lib.go")
 	where := func(r Running) (string, int) {
@@ -383,34 +378,5 @@ func Work(d time.Duration) int {
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) || !tl.CallsComplete {
 		t.Errorf("call log %q (complete %v), want %q", got, tl.CallsComplete, want)
-	}
-}
-
-// TestTimelineRace: goroutines in a target's literals race on the running
-// line by design (plain stores, norace); -race must stay quiet, and the
-// samples and call log still come.
-func TestTimelineRace(t *testing.T) {
-	if testing.Short() {
-		t.Skip("race build")
-	}
-	t.Parallel()
-	p := newProg(t, testdataSources(t, "race"), timelineOpts, func(fn Func) bool { return fn.Name == "fanOut" })
-	dir := t.TempDir()
-	cmd := exec.Command("go", "test", "-race", "-count=1", "-overlay", p.overlay, "-ldflags="+LDFlags, "./"+filepath.Base(p.dir))
-	cmd.Dir = testModule(t)
-	cmd.Env = append(goEnv(), EnvDir+"="+dir)
-	out, err := cmd.CombinedOutput()
-	if err != nil || strings.Contains(string(out), "DATA RACE") {
-		t.Fatalf("go test -race: %v\n%s", err, out)
-	}
-	tl := readOneTimeline(t, dir)
-	enters := 0
-	for _, e := range tl.Calls {
-		if e.Enter {
-			enters++
-		}
-	}
-	if enters != 80 || !tl.CallsComplete {
-		t.Errorf("%d calls logged (complete %v), want 80", enters, tl.CallsComplete)
 	}
 }
