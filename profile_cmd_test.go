@@ -31,7 +31,7 @@ func TestProfileCommandTableAndPprof(t *testing.T) {
 	abs, _ := filepath.Abs("testdata/go/shapes/shapes.go")
 	for _, want := range []string{
 		"Filename: testdata/go/shapes/shapes.go\n", // below the working directory: relative
-		// (% Time joins when a timeline sample caught Build running.)
+		// (% Time joins when at least 10 timeline samples caught Build running.)
 		"Line #    Mem usage    Increment  Occurrences   Allocated   Objects    Retained  ",
 		"func Build(n int) (*Grid, string) {\n",
 		"label := fmt.Sprintf(\"%s-%d\", kind, i)\n",

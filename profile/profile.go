@@ -242,6 +242,16 @@ type Callee struct {
 	AllocObjects int64  `json:"alloc_objects"`
 }
 
+// MinTimeSamples is how many timeline samples must have found a function
+// running before the table shows its lines' % Time: with fewer, a share
+// says where one or two samples happened to land (a function of a few
+// microseconds caught once shows 100% on one line), not where time goes.
+const MinTimeSamples = 10
+
+// Timed reports whether enough samples found the function running for its
+// lines' time shares to mean something (see MinTimeSamples).
+func (f *Function) Timed() bool { return f.TimeSamples >= MinTimeSamples }
+
 // Ran reports whether the line executed at least once.
 func (l Line) Ran() bool { return l.Occurrences > 0 }
 

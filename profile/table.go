@@ -9,15 +9,15 @@ import (
 // WriteTable prints the result as memory_profiler prints it: one table per
 // function under a "Filename:" header, with memlens's exact columns
 // (Allocated, Objects, Retained) after memory_profiler's own, and, when
-// the timeline's samples found a profiled function running, line_profiler's
-// % Time (the line's share of the samples that found its function
-// running). Lines that never ran
-// have empty figure columns, as in memory_profiler.
+// the timeline's samples found a profiled function running often enough
+// (Function.Timed), line_profiler's % Time: the line's share of the samples
+// that found its function running. Lines that never ran have empty figure
+// columns, as in memory_profiler.
 func WriteTable(w io.Writer, r *Result) error {
 	var b strings.Builder
 	timed := false // a % Time column when some function was sampled running
 	for _, f := range r.Functions {
-		timed = timed || r.Timeline != nil && f.TimeSamples > 0
+		timed = timed || r.Timeline != nil && f.Timed()
 	}
 	for i, f := range r.Functions {
 		if i > 0 {
@@ -34,7 +34,7 @@ func WriteTable(w io.Writer, r *Result) error {
 		for _, l := range f.Lines {
 			share := ""
 			if timed {
-				if l.Ran() && f.TimeSamples > 0 {
+				if l.Ran() && f.Timed() {
 					share = fmt.Sprintf("%.1f", 100*l.TimeShare)
 				}
 				share = fmt.Sprintf(" %7s", share)

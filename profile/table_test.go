@@ -6,14 +6,16 @@ import (
 )
 
 // TestWriteTableTime: the % Time column shows when the timeline's samples
-// found a function running, with each line's share; lines that never ran
-// stay blank.
+// found a function running at least MinTimeSamples times, with each line's
+// share; lines that never ran stay blank.
 func TestWriteTableTime(t *testing.T) {
-	f := Function{Name: "f", File: "/src/f.go", StartLine: 1, EndLine: 3, Calls: 1, TimeSamples: 8, Lines: []Line{
-		{Line: 1, Content: "func f() {", Code: true, Occurrences: 1, TimeSamples: 2, TimeShare: 0.25},
-		{Line: 2, Content: "\tg()", Code: true, Occurrences: 1, TimeSamples: 6, TimeShare: 0.75},
+	f := Function{Name: "f", File: "/src/f.go", StartLine: 1, EndLine: 3, Calls: 1, TimeSamples: 12, Lines: []Line{
+		{Line: 1, Content: "func f() {", Code: true, Occurrences: 1, TimeSamples: 3, TimeShare: 0.25},
+		{Line: 2, Content: "\tg()", Code: true, Occurrences: 1, TimeSamples: 9, TimeShare: 0.75},
 		{Line: 3, Content: "}"},
 	}}
+	rare := f
+	rare.TimeSamples = MinTimeSamples - 1
 	for _, tc := range []struct {
 		name    string
 		res     Result
@@ -22,6 +24,7 @@ func TestWriteTableTime(t *testing.T) {
 	}{
 		{"sampled", Result{Language: "go", Status: StatusOK, Functions: []Function{f}, Timeline: &Timeline{IntervalMS: 10}}, true, "  75.0   \tg()"},
 		{"not sampled", Result{Language: "go", Status: StatusOK, Functions: []Function{f}}, false, "0 B   \tg()"},
+		{"sampled too rarely", Result{Language: "go", Status: StatusOK, Functions: []Function{rare}, Timeline: &Timeline{IntervalMS: 10}}, false, "0 B   \tg()"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var b strings.Builder
