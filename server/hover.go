@@ -67,7 +67,7 @@ func lineDetails(e *runEntry, l *profile.Line, at int) string {
 		row("time (share of the function's)", share, "")
 	}
 	b.WriteString(timelineDetails(r, l))
-	if fn.AllocBytes > 0 {
+	if fn.AllocBytes > 0 && l.AllocBytes > 0 {
 		fmt.Fprintf(&b, "\n%.1f%% of the %s allocated by `%s` (%d call", 100*float64(l.AllocBytes)/float64(fn.AllocBytes), profile.Bytes(fn.AllocBytes), fn.Name, calls)
 		if calls != 1 {
 			b.WriteString("s")

@@ -161,6 +161,10 @@ func TestLoadedProfileFollowsEdits(t *testing.T) {
 	if h := c.hover(uri, 3, 0); !strings.Contains(h, "| allocated | 80 B | 80 B |") || !strings.Contains(h, "100.0% of the 80 B") || !strings.Contains(h, "`runtime.makeslice`") || !strings.Contains(h, "ran: `go test -run ^TestF$`") {
 		t.Errorf("hover:\n%s", h)
 	}
+	// A line that allocated nothing has no share of the allocation to show.
+	if h := c.hover(uri, 5, 0); !strings.Contains(h, "| occurrences | ×10 |") || strings.Contains(h, "% of the") {
+		t.Errorf("hover of a line that allocated nothing:\n%s", h)
+	}
 
 	// Two lines inserted above the function move every hint down by two.
 	c.didChange(uri, 2, rng{Start: pos{Line: 1}, End: pos{Line: 1}}, "// one\n// two\n")
