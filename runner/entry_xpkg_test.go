@@ -5,11 +5,8 @@ import (
 	"errors"
 	"path/filepath"
 	"reflect"
-	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/memlens/memlens/profile"
 )
 
 // xpkgDir is testdata/go/xpkg: lib has no tests; app's and report's tests
@@ -82,7 +79,7 @@ func TestProfileMainPackageOfTheModule(t *testing.T) {
 		t.Errorf("program output %q", res.Output)
 	}
 	checkCounts(t, res, "Tally", 1, lines{{"func Tally", 1}, {"out := map", 1}, {"for _, it := range items", 7}, {"out[it] += len(it)", 6}, {"return out", 1}})
-	checkMainAgainstPprof(t, res, "tool", "a", "b", "c")
+	checkProgramAgainstPprof(t, res, filepath.Join(xpkgDir, "cmd", "tool"), "tool", "a", "b", "c")
 
 	res = profileTestdata(t, Request{Target: "./testdata/go/xpkg/lib", Funcs: []string{"Pairs"}, Run: "./testdata/go/xpkg/cmd/pairs",
 		Args: []string{"w", "x", "y", "z"}, HasArgs: true})
@@ -94,35 +91,7 @@ func TestProfileMainPackageOfTheModule(t *testing.T) {
 	}
 	checkCounts(t, res, "Pairs", 1, lines{{"func Pairs", 1}, {"out := make", 1}, {"for _, a := range items", 5},
 		{"for _, b := range items", 20}, {"if a != b", 16}, {"out = append(out, a+\"-\"+b)", 12}, {"return out", 1}})
-	checkMainAgainstPprof(t, res, "pairs", "w", "x", "y", "z")
-}
-
-// checkMainAgainstPprof compares res with the reference profile of the
-// program xpkg/cmd/NAME run with args: a test that exists only in the
-// reference's overlay calls its main (see TestProfileMainPackage).
-func checkMainAgainstPprof(t *testing.T, res *profile.Result, name string, args ...string) {
-	t.Helper()
-	dir := filepath.Join(xpkgDir, "cmd", name)
-	osArgs := strconv.Quote(name)
-	for _, a := range args {
-		osArgs += ", " + strconv.Quote(a)
-	}
-	mem := referenceProfileWith(t, res, dir, map[string][]byte{
-		filepath.Join(dir, "memlens_reference_test.go"): []byte(`package main
-
-import (
-	"os"
-	"testing"
-)
-
-func TestMemlensReference(t *testing.T) {
-	os.Args = []string{` + osArgs + `}
-	main()
-}
-`),
-	}, "-test.run", "^TestMemlensReference$")
-	checkAgainstPprof(t, res, mem)
-	checkRetainedAgainstPprof(t, res, mem)
+	checkProgramAgainstPprof(t, res, filepath.Join(xpkgDir, "cmd", "pairs"), "pairs", "w", "x", "y", "z")
 }
 
 // A function of one module of a go.work workspace, run by the tests of

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -608,16 +609,27 @@ func TestProfileMainPackage(t *testing.T) {
 	for _, c := range wordcountCounts {
 		checkCounts(t, res, c.name, c.calls, c.lines)
 	}
-	// The reference: go test -memprofilerate=1 takes only packages with
-	// tests, so a test that exists only in the reference's overlay runs the
-	// program as memlens ran it: main() with the same arguments. Count and
-	// Top run the same code on the same input either way; what differs is
-	// what ran before them (the testing package's start-up, which parses
-	// its flags before main registers -top), which matters only to the
-	// tiny-allocator blocks comparePprof allows for. (GODEBUG=memprofilerate=1
-	// on the built program would sample too, but nothing would write the
-	// profile without adding code to the program.)
-	dir := filepath.Join(testdataDir, "cmd", "wordcount")
+	checkProgramAgainstPprof(t, res, filepath.Join(testdataDir, "cmd", "wordcount"), "wordcount", "-top", "3")
+}
+
+// checkProgramAgainstPprof compares res with the reference profile of the
+// main package in dir run with args (os.Args[0] is name).
+//
+// go test -memprofilerate=1 takes only packages with tests, so a test that
+// exists only in the reference's overlay runs the program as memlens ran
+// it: main() with the same arguments. The profiled functions run the same
+// code on the same input either way; what differs is what ran before them
+// (the testing package's start-up, which parses its flags before main
+// registers its own), which matters only to the tiny-allocator blocks
+// comparePprof allows for. (GODEBUG=memprofilerate=1 on the built program
+// would sample too, but nothing would write the profile without adding
+// code to the program.)
+func checkProgramAgainstPprof(t *testing.T, res *profile.Result, dir, name string, args ...string) {
+	t.Helper()
+	osArgs := strconv.Quote(name)
+	for _, a := range args {
+		osArgs += ", " + strconv.Quote(a)
+	}
 	mem := referenceProfileWith(t, res, dir, map[string][]byte{
 		filepath.Join(dir, "memlens_reference_test.go"): []byte(`package main
 
@@ -627,7 +639,7 @@ import (
 )
 
 func TestMemlensReference(t *testing.T) {
-	os.Args = []string{"wordcount", "-top", "3"}
+	os.Args = []string{` + osArgs + `}
 	main()
 }
 `),
