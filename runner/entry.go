@@ -192,15 +192,7 @@ func (r *goRun) findEntry(ctx context.Context) (*goEntry, error) {
 				return mainEntry(entryPkgOf(t.Pkg), req.Args, ""), nil
 			}
 		}
-		e, err := r.searchEntry(ctx, true)
-		if err != nil {
-			return nil, err
-		}
-		if e.Kind != entryMain {
-			return nil, fmt.Errorf("%w: program arguments given, but no main package reaches %s; name one with --run PKG, or use --test NAME or --bench NAME",
-				ErrNoEntry, targetNames(r.targets))
-		}
-		return e, nil
+		return r.searchEntry(ctx, true)
 	}
 
 	var tests, plain []target

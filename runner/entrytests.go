@@ -63,7 +63,7 @@ func (r *goRun) namedTestEntry(ctx context.Context) (*goEntry, error) {
 				for _, p := range found {
 					list = append(list, p.ImportPath)
 				}
-				return nil, fmt.Errorf("%w: %s is in several packages (%s); pick one with --in PKG", ErrNoEntry, strings.Join(names, ", "), strings.Join(list, ", "))
+				return nil, fmt.Errorf("%w: %s is in several packages (%s); pick one with --in PKG (in the editor: \"in\" in the entries setting)", ErrNoEntry, strings.Join(names, ", "), strings.Join(list, ", "))
 			}
 		}
 	}

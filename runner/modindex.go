@@ -312,8 +312,8 @@ func graphKey(p *modPkg, overlay map[string][]byte) (string, bool) {
 // process (the language server lives long) and on disk.
 type graphStore struct {
 	mu      sync.Mutex
-	indexes map[string]*modIndex
-	graphs  map[string]*pkgGraph
+	indexes *lru[*modIndex]
+	graphs  *lru[*pkgGraph]
 	// building holds a channel per module key or graph key being built,
 	// so that concurrent searches wait for one build.
 	building  map[string]chan struct{}
@@ -324,11 +324,66 @@ type graphStore struct {
 	listed, built int
 }
 
+// The store keeps at most this many listings and graphs in memory: every
+// edit of a buffer makes new keys, and the server lives long. What falls
+// out is read from the disk again (or, for editor buffers, built again).
+const (
+	maxIndexes = 32
+	maxGraphs  = 8192
+)
+
+// lru is a map that forgets its least recently used entries beyond max.
+// Its user locks it.
+type lru[V any] struct {
+	max   int
+	clock uint64
+	m     map[string]lruEntry[V]
+}
+
+type lruEntry[V any] struct {
+	v    V
+	used uint64
+}
+
+func newLRU[V any](max int) *lru[V] {
+	return &lru[V]{max: max, m: map[string]lruEntry[V]{}}
+}
+
+func (c *lru[V]) get(key string) V {
+	e, ok := c.m[key]
+	if ok {
+		c.clock++
+		e.used = c.clock
+		c.m[key] = e
+	}
+	return e.v
+}
+
+func (c *lru[V]) put(key string, v V) {
+	c.clock++
+	c.m[key] = lruEntry[V]{v, c.clock}
+	if len(c.m) <= c.max {
+		return
+	}
+	// Forget the oldest quarter at once: eviction stays rare.
+	used := make([]uint64, 0, len(c.m))
+	for _, e := range c.m {
+		used = append(used, e.used)
+	}
+	sort.Slice(used, func(i, j int) bool { return used[i] < used[j] })
+	cut := used[len(used)/4]
+	for k, e := range c.m {
+		if e.used < cut {
+			delete(c.m, k)
+		}
+	}
+}
+
 // theGraphStore is the process's store.
 var theGraphStore = newGraphStore()
 
 func newGraphStore() *graphStore {
-	s := &graphStore{indexes: map[string]*modIndex{}, graphs: map[string]*pkgGraph{}, building: map[string]chan struct{}{}}
+	s := &graphStore{indexes: newLRU[*modIndex](maxIndexes), graphs: newLRU[*pkgGraph](maxGraphs), building: map[string]chan struct{}{}}
 	if cache, err := os.UserCacheDir(); err == nil {
 		s.dir = filepath.Join(cache, "memlens", "graph")
 	}
@@ -383,14 +438,14 @@ func (s *graphStore) listing(ctx context.Context, dir string, patterns []string,
 	}
 	get := func(name string) *modIndex {
 		s.mu.Lock()
-		ix := s.indexes[name]
+		ix := s.indexes.get(name)
 		s.mu.Unlock()
 		if ix != nil {
 			return ix
 		}
 		if loaded, ok := s.load(name, &modIndex{}).(*modIndex); ok && loaded != nil {
 			s.mu.Lock()
-			s.indexes[name] = loaded
+			s.indexes.put(name, loaded)
 			s.mu.Unlock()
 			return loaded
 		}
@@ -425,7 +480,7 @@ func (s *graphStore) listing(ctx context.Context, dir string, patterns []string,
 		s.mu.Unlock()
 		ix := &modIndex{Key: modKey, Pkgs: pkgs, Roots: roots}
 		s.mu.Lock()
-		s.indexes[name] = ix
+		s.indexes.put(name, ix)
 		s.mu.Unlock()
 		if len(overlay) == 0 {
 			s.save(name, ix) // editor buffers change too often to keep on disk
@@ -505,13 +560,13 @@ func (s *graphStore) graph(key string, p *modPkg, overlay map[string][]byte) (*p
 	var buildErr error
 	get := func() bool {
 		s.mu.Lock()
-		g = s.graphs[key]
+		g = s.graphs.get(key)
 		s.mu.Unlock()
 		if g == nil {
 			if loaded, ok := s.load("pkg-"+key, &pkgGraph{}).(*pkgGraph); ok && loaded != nil {
 				g = loaded
 				s.mu.Lock()
-				s.graphs[key] = g
+				s.graphs.put(key, g)
 				s.mu.Unlock()
 			}
 		}
@@ -530,7 +585,7 @@ func (s *graphStore) graph(key string, p *modPkg, overlay map[string][]byte) (*p
 			return
 		}
 		s.mu.Lock()
-		s.graphs[key] = built
+		s.graphs.put(key, built)
 		s.built++
 		s.mu.Unlock()
 		if len(overlay) == 0 {

@@ -114,3 +114,22 @@ func TestGraphStoreCaches(t *testing.T) {
 		t.Errorf("without the buffer again: %q", got)
 	}
 }
+
+// The in-memory cache forgets its least recently used entries.
+func TestLRU(t *testing.T) {
+	c := newLRU[int](4)
+	for i, k := range []string{"a", "b", "c", "d"} {
+		c.put(k, i+1)
+	}
+	c.get("a") // a is now the most recently used
+	c.put("e", 5)
+	if len(c.m) > 4 {
+		t.Fatalf("%d entries kept, max 4", len(c.m))
+	}
+	if c.get("a") != 1 || c.get("e") != 5 {
+		t.Errorf("lost a recent entry: %v", c.m)
+	}
+	if _, ok := c.m["b"]; ok {
+		t.Errorf("kept the least recently used entry b: %v", c.m)
+	}
+}
