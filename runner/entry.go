@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -257,7 +258,9 @@ func (r *goRun) searchEntry(ctx context.Context, mainOnly bool) (*goEntry, error
 			}
 			sort.Strings(best.Names)
 			best.Names = dedup(best.Names)
-			return testEntry(ownEntryPkg(own, best.Dir), best.Names, "tests that reach "+names), nil
+			reached := reachedNames(plain, best.Reached)
+			r.noteUnreached(plain, reached)
+			return testEntry(ownEntryPkg(own, best.Dir), best.Names, "tests that reach "+strings.Join(reached, ", ")), nil
 		}
 	}
 	for _, p := range own {
@@ -274,7 +277,7 @@ func (r *goRun) searchEntry(ctx context.Context, mainOnly bool) (*goEntry, error
 
 	// 4 and 5: the module's other packages.
 	var found []reachingTests
-	var mains []*pkgGraph
+	var mains []reachingMain
 	searchFailed := ""
 	if parseOK {
 		r.req.Progress(Progress{Stage: StageBuilding, Message: "looking in the module for tests and programs that reach " + names})
@@ -311,9 +314,11 @@ func (r *goRun) searchEntry(ctx context.Context, mainOnly bool) (*goEntry, error
 			return nil, fmt.Errorf("%w: no test reaches %s, and several main packages do (%s); pick one with --run PKG",
 				ErrNoEntry, names, strings.Join(list, ", "))
 		}
-		e := optionEntry(options[choice], names)
+		o := options[choice]
+		r.noteUnreached(plain, o.Reaches)
+		e := optionEntry(o, strings.Join(o.Reaches, ", "))
 		if e.Kind == entryMain && r.req.HasArgs {
-			e = mainEntry(e.Pkg, r.req.Args, "a main package that reaches "+names)
+			e = mainEntry(e.Pkg, r.req.Args, "a main package that reaches "+strings.Join(o.Reaches, ", "))
 		}
 		return e, nil
 	}
@@ -346,6 +351,30 @@ func (r *goRun) searchEntry(ctx context.Context, mainOnly bool) (*goEntry, error
 		Describe: "go test -run " + re + " (a generated test calls " + names + ")",
 		Files:    map[string][]byte{filepath.Join(home.Dir, entryFileName): []byte(src)},
 	}, nil
+}
+
+// reachedNames are the names of the targets at the indexes.
+func reachedNames(targets []target, indexes []int) []string {
+	var out []string
+	for _, i := range indexes {
+		out = append(out, displayName(targets[i].Func))
+	}
+	return dedup(out)
+}
+
+// noteUnreached says which targets the entry does not reach (functions of
+// several packages that no one program runs): they will show no calls.
+func (r *goRun) noteUnreached(targets []target, reached []string) {
+	var missed []string
+	for _, t := range targets {
+		if n := displayName(t.Func); !slices.Contains(reached, n) {
+			missed = append(missed, n)
+		}
+	}
+	if len(missed) > 0 {
+		r.req.Progress(Progress{Stage: StageBuilding, Message: "not reached by this entry: " + strings.Join(dedup(missed), ", ") +
+			" (profile them on their own to find theirs)"})
+	}
 }
 
 // confirm asks Request.ChooseEntry, when set, to approve a single option
@@ -427,22 +456,18 @@ func lessTests(a, b reachingTests, isOwn map[string]bool) bool {
 
 // rankedOptions orders the other packages' reaching tests (see bestTests)
 // and then the main packages that reach the targets.
-func rankedOptions(found []reachingTests, mains []*pkgGraph, targets []target) []EntryOption {
+func rankedOptions(found []reachingTests, mains []reachingMain, targets []target) []EntryOption {
 	sorted := append([]reachingTests(nil), found...)
 	sort.SliceStable(sorted, func(i, j int) bool { return lessTests(sorted[i], sorted[j], nil) })
 	var out []EntryOption
 	for _, rt := range sorted {
-		var reaches []string
-		for _, ti := range rt.Reached {
-			reaches = append(reaches, displayName(targets[ti].Func))
-		}
-		o := EntryOption{Kind: EntryTests, Package: rt.ImportPath, Dir: rt.Dir, Tests: rt.Names, Reaches: reaches}
+		o := EntryOption{Kind: EntryTests, Package: rt.ImportPath, Dir: rt.Dir, Tests: rt.Names, Reaches: reachedNames(targets, rt.Reached)}
 		o.Describe = testEntry(&entryPkg{Dir: rt.Dir, ImportPath: rt.ImportPath}, rt.Names, "").Describe + " " + rt.ImportPath
 		out = append(out, o)
 	}
-	for _, g := range mains {
-		out = append(out, EntryOption{Kind: EntryMain, Package: g.Path, Dir: g.Dir, Reaches: []string{targetNames(targets)},
-			Describe: "go run " + g.Path})
+	for _, m := range mains {
+		out = append(out, EntryOption{Kind: EntryMain, Package: m.Graph.Path, Dir: m.Graph.Dir, Reaches: reachedNames(targets, m.Reached),
+			Describe: "go run " + m.Graph.Path})
 	}
 	return out
 }

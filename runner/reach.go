@@ -144,19 +144,27 @@ type reachingTests struct {
 	Reached []int
 }
 
+// reachingMain is a main package that reaches targets.
+type reachingMain struct {
+	Graph *pkgGraph
+	// Reached are the targets reached (indexes into the targets).
+	Reached []int
+}
+
 // reachers lists, per package directory, the tests that reach any target,
 // and the main packages from whose main (or package initialisation) some
 // target can be reached: those that do through certain calls when there
-// are any (keep is the filter), else those that possibly do.
-func (ix *reachIndex) reachers(targets []target, keep func(rt reachingTests) bool) (tests []reachingTests, mains []*pkgGraph) {
-	for _, possibly := range []bool{false, true} {
-		all, mains := ix.reachersBy(targets, possibly)
-		tests = nil
-		for _, rt := range all {
-			if keep == nil || keep(rt) {
-				tests = append(tests, rt)
-			}
-		}
+// are any (keep filters the tests), else those that possibly do. Reached
+// counts what they possibly reach either way.
+func (ix *reachIndex) reachers(targets []target, keep func(rt reachingTests) bool) (tests []reachingTests, mains []reachingMain) {
+	certain := make([][]bool, len(targets))
+	possible := make([][]bool, len(targets))
+	for ti := range targets {
+		certain[ti] = ix.reaching(targets[ti:ti+1], false)
+		possible[ti] = ix.reaching(targets[ti:ti+1], true)
+	}
+	for _, by := range [][][]bool{certain, possible} {
+		tests, mains = ix.reachersBy(targets, by, possible, keep)
 		if len(tests) > 0 || len(mains) > 0 {
 			return tests, mains
 		}
@@ -164,27 +172,29 @@ func (ix *reachIndex) reachers(targets []target, keep func(rt reachingTests) boo
 	return nil, nil
 }
 
-func (ix *reachIndex) reachersBy(targets []target, possibly bool) (tests []reachingTests, mains []*pkgGraph) {
+// reachersBy lists the entries that reach a target by the walks in by
+// (one per target), with what they reach by those in all.
+func (ix *reachIndex) reachersBy(targets []target, by, all [][]bool, keep func(rt reachingTests) bool) (tests []reachingTests, mains []reachingMain) {
 	byDir := map[string]*reachingTests{}
-	mainSeen := map[string]bool{}
-	// Which targets each reaching entry reaches: one walk per target.
-	perTarget := make([][]bool, len(targets))
-	for ti := range targets {
-		perTarget[ti] = ix.reaching(targets[ti:ti+1], possibly)
-	}
+	mainAt := map[string]int{}
 	for i, f := range ix.funcs {
 		g := ix.graphs[ix.pkg[i]]
+		isMain := g.Main && (f.Key == g.Path+".main" || f.Key == g.Path+".init")
+		if !f.Test && !isMain {
+			continue
+		}
 		var hit []int
+		entry := false
 		for ti := range targets {
-			if perTarget[ti][i] {
+			entry = entry || by[ti][i]
+			if all[ti][i] {
 				hit = append(hit, ti)
 			}
 		}
-		if len(hit) == 0 {
+		if !entry {
 			continue
 		}
-		switch {
-		case f.Test:
+		if f.Test {
 			rt := byDir[g.Dir]
 			if rt == nil {
 				rt = &reachingTests{Dir: g.Dir, ImportPath: strings.TrimSuffix(g.Path, "_test")}
@@ -192,18 +202,25 @@ func (ix *reachIndex) reachersBy(targets []target, possibly bool) (tests []reach
 			}
 			rt.Names = append(rt.Names, f.Name)
 			rt.Reached = mergeInts(rt.Reached, hit)
-		case g.Main && (f.Key == g.Path+".main" || f.Key == g.Path+".init") && !mainSeen[g.Dir]:
-			mainSeen[g.Dir] = true
-			mains = append(mains, g)
+			continue
 		}
+		mi, ok := mainAt[g.Dir]
+		if !ok {
+			mi = len(mains)
+			mainAt[g.Dir] = mi
+			mains = append(mains, reachingMain{Graph: g})
+		}
+		mains[mi].Reached = mergeInts(mains[mi].Reached, hit)
 	}
 	for _, rt := range byDir {
 		sort.Strings(rt.Names)
 		rt.Names = dedup(rt.Names)
-		tests = append(tests, *rt)
+		if keep == nil || keep(*rt) {
+			tests = append(tests, *rt)
+		}
 	}
 	sort.Slice(tests, func(i, j int) bool { return tests[i].ImportPath < tests[j].ImportPath })
-	sort.Slice(mains, func(i, j int) bool { return mains[i].Path < mains[j].Path })
+	sort.Slice(mains, func(i, j int) bool { return mains[i].Graph.Path < mains[j].Graph.Path })
 	return tests, mains
 }
 
@@ -264,7 +281,7 @@ func (s *graphStore) ownReachers(ctx context.Context, own []*listedPackage, targ
 // moduleReachers lists the tests of the other packages of the module (or
 // workspace) that reach the targets, and the main packages that do: a
 // search over the graphs of the packages that import the targets'.
-func (s *graphStore) moduleReachers(ctx context.Context, own []*listedPackage, targets []target, overlay map[string][]byte, buildFlags []string) ([]reachingTests, []*pkgGraph, error) {
+func (s *graphStore) moduleReachers(ctx context.Context, own []*listedPackage, targets []target, overlay map[string][]byte, buildFlags []string) ([]reachingTests, []reachingMain, error) {
 	paths := map[string]bool{}
 	isOwn := map[string]bool{}
 	for _, p := range own {
