@@ -45,21 +45,26 @@ func profilePython(ctx context.Context, req Request) (*profile.Result, error) {
 		return nil, err
 	}
 
-	tmp, err := os.MkdirTemp("", "memlens-py-")
+	tracerDir, tempTracer, err := pytracer.Dir()
+	if err != nil {
+		return nil, fmt.Errorf("writing the Python tracer: %w", err)
+	}
+	if tempTracer {
+		defer os.RemoveAll(tracerDir)
+	}
+	tmp, err := os.MkdirTemp("", "memlens-py-") // the result, pytest's cache
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	if err := pytracer.Install(tmp); err != nil {
-		return nil, fmt.Errorf("writing the Python tracer: %w", err)
-	}
 	out := filepath.Join(tmp, "result.json")
-	funcs, err := json.Marshal(append([]string{}, req.Funcs...))
-	if err != nil {
-		return nil, err
+	for _, f := range req.Funcs {
+		if strings.ContainsAny(f, "\n\x00") {
+			return nil, fmt.Errorf("function name %q: not a Python name", f)
+		}
 	}
 
-	args := append([]string{filepath.Join(tmp, pytracer.TracerFile), target}, req.Args...)
+	args := append([]string{"-c", pytracer.Boot, target}, req.Args...)
 	cmd := exec.Command(pythonPath, args...)
 	cmd.Dir = req.Dir
 	// The flush period comes before req.Env, which may override it (tests
@@ -67,8 +72,9 @@ func profilePython(ctx context.Context, req Request) (*profile.Result, error) {
 	cmd.Env = append(os.Environ(), fmt.Sprintf("MEMLENS_FLUSH_SECONDS=%g", pyFlushEvery.Seconds()))
 	cmd.Env = append(cmd.Env, req.Env...)
 	cmd.Env = append(cmd.Env,
+		"MEMLENS_TRACER_DIR="+tracerDir,
 		"MEMLENS_OUT="+out,
-		"MEMLENS_FUNCS="+string(funcs),
+		"MEMLENS_FUNCS="+strings.Join(req.Funcs, "\n"),
 		"MEMLENS_ENTRY="+mode,
 		"MEMLENS_TESTS="+req.Test,
 	)

@@ -268,6 +268,10 @@ func TestProfilePythonProfileStream(t *testing.T) {
 func runPythonCases(t *testing.T, py string) {
 	const mib = 1 << 20
 	resetPeak := pythonMinor(pythonVersion(py)) >= 9 // tracemalloc.reset_peak
+	whileRuns := uint64(3)                           // oneliners.py's while line, as sys.settrace counts it
+	if pythonMinor(pythonVersion(py)) < 10 {
+		whileRuns = 4
+	}
 	type fnWant struct {
 		name  string
 		calls uint64
@@ -415,6 +419,17 @@ func runPythonCases(t *testing.T, py string) {
 				}
 				if f.AllocBytes < 10*mib {
 					t.Errorf("function allocated %d B in a partial run, want what its lines allocated", f.AllocBytes)
+				}
+			}},
+		{script: "oneliners.py", funcs: []string{"fill"}, status: profile.StatusOK, output: "filled 2000",
+			// sys.monitoring reports no LINE event for a jump back to the
+			// same line: the tracer counts them from JUMP and BRANCH. Its
+			// while line: 3 events from 3.10 (the loop's test is repeated
+			// at its end, jumping back into the body), 4 before.
+			fns: []fnWant{{"fill", 1, map[int]uint64{5: 1, 6: 1, 7: 6, 8: whileRuns, 9: 1, 10: 3, 11: 1}}},
+			check: func(t *testing.T, r *profile.Result) {
+				if l, _ := r.Functions[0].Line(7); l.AllocBytes < 5*1000 {
+					t.Errorf("line 7 = %+v, want 5 bytearrays of 1000 B allocated", l)
 				}
 			}},
 		{script: "slowline.py", status: profile.StatusOK, output: "loaded 8",

@@ -32,12 +32,14 @@ ids would do, without collecting twice or starting another interpreter.
 pytest's cache goes to memlens's temporary directory, not the project.
 """
 
-import ast
+import _ast
 import fnmatch
 import os
 import sys
 
 import _memlens_tracer as _tracer
+
+walk = _tracer.walk  # ast.walk, without importing ast (start-up is part of every run)
 
 CONFIG_FILES = ("pyproject.toml", "setup.cfg", "pytest.ini", "tox.ini")
 
@@ -77,15 +79,15 @@ def names_in(node):
     last part of string constants that look like (dotted) names, as in
     mock.patch("pkg.mod.func") or getattr(m, "func")."""
     out = set()
-    for n in ast.walk(node):
-        if isinstance(n, ast.Name):
+    for n in walk(node):
+        if isinstance(n, _ast.Name):
             out.add(n.id)
-        elif isinstance(n, ast.Attribute):
+        elif isinstance(n, _ast.Attribute):
             out.add(n.attr)
-        elif isinstance(n, ast.alias):
+        elif isinstance(n, _ast.alias):
             out.add((n.asname or n.name).split(".")[-1])
             out.add(n.name.split(".")[-1])
-        elif isinstance(n, ast.Constant) and isinstance(n.value, str) and len(n.value) < 200:
+        elif isinstance(n, _ast.Constant) and isinstance(n.value, str) and len(n.value) < 200:
             last = n.value.rsplit(".", 1)[-1]
             if last.isidentifier():
                 out.add(last)
@@ -96,14 +98,14 @@ def called_in(node):
     """The names node calls (f(), obj.f()) or hands to a call (map(f, xs),
     Thread(target=obj.f)): what may run when node runs."""
     out = set()
-    for n in ast.walk(node):
-        if isinstance(n, ast.Call):
+    for n in walk(node):
+        if isinstance(n, _ast.Call):
             for part in [n.func] + n.args + [k.value for k in n.keywords]:
-                if isinstance(part, ast.Starred):
+                if isinstance(part, _ast.Starred):
                     part = part.value
-                if isinstance(part, ast.Name):
+                if isinstance(part, _ast.Name):
                     out.add(part.id)
-                elif isinstance(part, ast.Attribute):
+                elif isinstance(part, _ast.Attribute):
                     out.add(part.attr)
     return out
 
@@ -115,7 +117,7 @@ def _top_level_calls(body, out):
         if isinstance(stmt, _tracer._DEFS):
             for part in stmt.decorator_list + stmt.args.defaults + [d for d in stmt.args.kw_defaults if d is not None]:
                 out |= called_in(part)
-        elif isinstance(stmt, ast.ClassDef):
+        elif isinstance(stmt, _ast.ClassDef):
             for part in stmt.decorator_list + stmt.bases + [k.value for k in stmt.keywords]:
                 out |= called_in(part)
             _top_level_calls(stmt.body, out)
@@ -128,8 +130,8 @@ def _relative_import(body):
     """Whether the module's top level imports relatively: then it runs only
     as part of its package (import, -m), never as a script."""
     for stmt in body:
-        for n in ast.walk(stmt):
-            if isinstance(n, ast.ImportFrom) and n.level:
+        for n in walk(stmt):
+            if isinstance(n, _ast.ImportFrom) and n.level:
                 return True
     return False
 

@@ -54,23 +54,29 @@ if sys.version_info < (3, 8):
     sys.stderr.write("memlens: Python 3.8 or newer is needed, this is %s\n" % sys.version.split()[0])
     sys.exit(3)
 
-import ast
+# Start-up is part of every run, so only C modules and light ones are
+# imported here: _ast rather than ast (its parse is compile's), _tracemalloc
+# rather than tracemalloc, _json's string encoder rather than json (each
+# pulls re, enum or pickle in); dis only where needed.
+import _ast
+import _tracemalloc
 import atexit
 import builtins
-import dis
 import importlib.machinery
-import json
 import os
 import threading
 import time
-import tracemalloc
 import types
+try:
+    from _json import encode_basestring_ascii as _json_string
+except ImportError:  # an interpreter without the C accelerator
+    from json.encoder import encode_basestring_ascii as _json_string
 
 _TRACER_FILE = os.path.abspath(__file__)
 _ENTRY_FILE = os.path.join(os.path.dirname(_TRACER_FILE), "memlens_entry.py")
 _OWN_FILES = frozenset((_TRACER_FILE, _ENTRY_FILE))  # memlens's code: never profiled
 _OUT = os.environ.get("MEMLENS_OUT", "")
-_NAMES = frozenset(json.loads(os.environ.get("MEMLENS_FUNCS") or "[]"))
+_NAMES = frozenset(n for n in os.environ.get("MEMLENS_FUNCS", "").split("\n") if n)  # one name a line
 _LAST_NAMES = frozenset(n.rsplit(".", 1)[-1] for n in _NAMES)  # a code object's co_name is one of these
 # How the program runs (main): "script" (the default), "module" (as
 # python -m), "auto" (the file, or the tests that reach the functions:
@@ -98,7 +104,7 @@ _BACKEND = os.environ.get("MEMLENS_BACKEND") or ("monitoring" if sys.version_inf
 # tick off.
 _RSS_EVERY_EVENT = os.environ.get("MEMLENS_RSS_EVERY_EVENT") == "1"
 _RSS_HEAP_STEP = 0 if _RSS_EVERY_EVENT else 64 << 10
-_RSS_EVERY = 1 if _RSS_EVERY_EVENT else 64  # line events between RSS reads at most
+_RSS_EVERY = 1 if _RSS_EVERY_EVENT else 256  # line events between RSS reads at most
 _RSS_TICK = float(os.environ.get("MEMLENS_RSS_TICK_SECONDS") or "0.005")
 
 
@@ -133,8 +139,11 @@ try:
             """Resident set size of this process, in bytes."""
             _c_pread(_statm, _statm_buf, 127, 0)
             # Only the first two fields are used: the tail of a longer
-            # earlier reading, if any, lies beyond them.
-            return int(_statm_buf.value.split()[1]) * _page
+            # earlier reading, if any, lies beyond them. Sliced rather than
+            # split: every object made here is a traced allocation.
+            b = _statm_buf.value
+            i = b.index(b" ") + 1
+            return int(b[i:b.index(b" ", i)]) * _page
 
         if abs(_rss_gil_held() - rss_bytes()) < (16 << 20):
             rss_bytes = _rss_gil_held  # noqa: F811
@@ -153,24 +162,46 @@ except (OSError, AttributeError, ValueError):
 
 # --- functions and their source layout ---------------------------------------
 
-_parsed = {}  # filename -> ast.Module or None
+_parsed = {}  # filename -> _ast.Module or None
 
 
 def _parse(filename):
+    """The syntax tree of a file (compile's, as ast.parse gives it)."""
     if filename not in _parsed:
         try:
             with open(filename, "rb") as f:
-                _parsed[filename] = ast.parse(f.read(), filename)
+                _parsed[filename] = compile(f.read(), filename, "exec", _ast.PyCF_ONLY_AST, dont_inherit=True)
         except (OSError, SyntaxError, ValueError):
             _parsed[filename] = None
     return _parsed[filename]
+
+
+def iter_child_nodes(node):
+    """ast.iter_child_nodes."""
+    for name in node._fields:
+        field = getattr(node, name, None)
+        if isinstance(field, _ast.AST):
+            yield field
+        elif isinstance(field, list):
+            for item in field:
+                if isinstance(item, _ast.AST):
+                    yield item
+
+
+def walk(node):
+    """ast.walk."""
+    todo = [node]
+    while todo:
+        node = todo.pop()
+        todo.extend(iter_child_nodes(node))
+        yield node
 
 
 def _first_line(node):
     return min([node.lineno] + [d.lineno for d in node.decorator_list])
 
 
-_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_DEFS = (_ast.FunctionDef, _ast.AsyncFunctionDef)
 
 
 def _walk_defs(tree):
@@ -178,12 +209,12 @@ def _walk_defs(tree):
     stack = [("", tree)]
     while stack:
         prefix, node = stack.pop()
-        for child in ast.iter_child_nodes(node):
+        for child in iter_child_nodes(node):
             if isinstance(child, _DEFS):
                 q = prefix + child.name
                 yield q, child
                 stack.append((q + ".<locals>.", child))
-            elif isinstance(child, ast.ClassDef):
+            elif isinstance(child, _ast.ClassDef):
                 stack.append((prefix + child.name + ".", child))
             else:
                 stack.append((prefix, child))
@@ -206,37 +237,58 @@ def _statement_lines(node):
     stack = list(node.body)
     while stack:
         n = stack.pop()
-        if isinstance(n, ast.stmt):
+        if isinstance(n, _ast.stmt):
             lines.add(n.lineno)
-        if isinstance(n, _DEFS + (ast.Lambda,)):
+        if isinstance(n, _DEFS + (_ast.Lambda,)):
             lines.update(d.lineno for d in getattr(n, "decorator_list", ()))
             continue
-        stack.extend(ast.iter_child_nodes(n))
+        stack.extend(iter_child_nodes(n))
     return sorted(lines)
+
+
+def _code_layout(code):
+    """The last line of code (nested code included) and its lines with code."""
+    lines = set([code.co_firstlineno])
+    end = code.co_firstlineno
+    todo = [code]
+    while todo:
+        c = todo.pop()
+        if hasattr(c, "co_lines"):
+            lines.update(line for _, _, line in c.co_lines() if line)
+        else:  # before 3.10
+            import dis
+            lines.update(line for _, line in dis.findlinestarts(c) if line)
+        positions = getattr(c, "co_positions", None)
+        if positions is not None:
+            end = max([end] + [p[1] for p in positions() if p[1]])
+        todo.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
+    return max([end] + list(lines)), sorted(lines)
 
 
 class Func(object):
     """The profile of one code object, summed over its calls and threads."""
 
     __slots__ = ("code", "name", "module", "file", "start", "end", "code_lines",
-                 "calls", "alloc", "lines")
+                 "calls", "lines")
 
     def __init__(self, code, module):
         self.code = code
         self.module = module
         self.file = code.co_filename
         self.start = code.co_firstlineno
-        qual, node = _find_def(code)
-        self.name = getattr(code, "co_qualname", None) or qual or code.co_name
+        qual = getattr(code, "co_qualname", None)  # 3.11+
+        node = None
+        if qual is None:
+            qual, node = _find_def(code)
+        self.name = qual or code.co_name
         if node is not None:
             self.end = node.end_lineno
             self.code_lines = _statement_lines(node)
         else:
-            lines = sorted(set(l for _, l in dis.findlinestarts(code) if l))
-            self.end = max(lines + [self.start])
-            self.code_lines = lines
+            # From the code itself (3.11+: no source to parse): its lines
+            # with code, up to where its last expression ends.
+            self.end, self.code_lines = _code_layout(code)
         self.calls = 0
-        self.alloc = 0  # allocated in its outermost frames: each byte once (see FrameTracer.step)
         # One stats list per line (_ST_* below), made now so that the hot
         # path never allocates.
         self.lines = {}
@@ -252,9 +304,12 @@ class Func(object):
 
 # A line's stats list: [occurrences % 256, max RSS after, RSS increment,
 # allocated (gross: the peak growth of the traced heap inside each run,
-# summed over runs), highest peak growth in one run, retained bytes,
-# retained blocks, occurrences // 256, net traced change summed over runs,
-# the line number].
+# summed over runs) in the function's outermost frames, highest peak growth
+# in one run, retained bytes, retained blocks, occurrences // 256, net
+# traced change summed over runs, the line number, and three more counts of
+# allocated bytes: _ST_SMALL, _ST_NESTED, _ST_UNITS]. What the line
+# allocated is _allocated(st); the function's total sums _outer_allocated
+# over its lines (each byte once).
 #
 # Occurrences are counted in two parts, st[0] below 256 and st[_OCC_HI] in
 # units of 256, so that counting a line event makes no int: Python caches
@@ -262,10 +317,25 @@ class Func(object):
 _OCC_HI = 7
 _ST_NET = 8
 _ST_LINE = 9
+# Allocated in the function's outermost frames by runs of at most 256 bytes
+# (a loop's ints), kept in cached small ints so that counting them makes no
+# int: st[_ST_SMALL] bytes (below 256) and st[_ST_UNITS] units of 256 (below
+# 256), the rest in st[3].
+_ST_SMALL = 10
+_ST_UNITS = 12
+_ST_NESTED = 11  # allocated in frames nested in an outer frame of the function (recursion)
+
+
+def _outer_allocated(st):
+    return st[3] + st[_ST_UNITS] * 256 + st[_ST_SMALL]
+
+
+def _allocated(st):
+    return _outer_allocated(st) + st[_ST_NESTED]
 
 
 def _new_stats(line):
-    return [0, 0, 0, 0, 0, 0, 0, 0, 0, line]
+    return [0, 0, 0, 0, 0, 0, 0, 0, 0, line, 0, 0, 0]
 
 
 def _occurrences(st):
@@ -332,16 +402,16 @@ def _classify(code, frame_globals):
             c = stack.pop()
             _funcs[c] = fn
             if _mon is not None:
-                _mon.set_local_events(_tool, c, _MON_LOCAL)
+                _mon_watch(c)
             stack.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
     return fn
 
 
 # --- readings and per-line bookkeeping ---------------------------------------
 
-_reset_peak = getattr(tracemalloc, "reset_peak", None)
+_reset_peak = getattr(_tracemalloc, "reset_peak", None)
 if _reset_peak is not None:
-    _traced = tracemalloc.get_traced_memory
+    _traced = _tracemalloc.get_traced_memory
 else:
     # Python 3.8 has no tracemalloc.reset_peak: its peak is the highest
     # traced heap since tracing started. When that high rose since the
@@ -349,7 +419,7 @@ else:
     # stretch's peak; when it did not, the stretch's peak is unknown and
     # only the current heap counts (a buffer allocated and freed inside a
     # line shows only when it sets a new high for the process).
-    _get_traced_memory = tracemalloc.get_traced_memory
+    _get_traced_memory = _tracemalloc.get_traced_memory
     _high = [0]
 
     def _traced():
@@ -377,10 +447,31 @@ class ThreadState(object):
 
 # _last: [traced heap at the last reading, RSS at the last reading, the thread
 # state that read last, traced heap above / below which RSS is read again,
-# events left before RSS is read again].
-_last = [0, 0, None, 0, 0, 0]
+# events left before RSS is read again, 1 when the bookkeeping of the step
+# in progress kept new ints (see FrameTracer.step)].
+_last = [0, 0, None, 0, 0, 0, 0]
 _thread_count = [0]
 _PEAK_NOISE = 0  # see _calibrate
+
+
+def _reading():
+    """The traced heap now. A function of its own: tracemalloc finds the
+    line of the int this makes by scanning the calling function's line
+    table up to the call, which is short here."""
+    return _traced()[0]
+
+
+def _read_rss(cur, last):
+    """Reads RSS, charges its growth since the last reading to the thread
+    that read last, and sets when to read it next (see _RSS_HEAP_STEP)."""
+    rss = rss_bytes() if not _COUNTS_ONLY else 0
+    last[3] = cur + _RSS_HEAP_STEP
+    last[4] = cur - _RSS_HEAP_STEP
+    last[5] = _RSS_EVERY
+    if rss != last[1]:
+        last[2].racc += rss - last[1]
+        last[1] = rss
+    return rss
 
 
 def _sync(ts):
@@ -391,13 +482,7 @@ def _sync(ts):
     last = _last
     reader = last[2]
     if last[5] <= 0 or cur > last[3] or cur < last[4]:  # as in FrameTracer.step
-        rss = rss_bytes() if not _COUNTS_ONLY else 0
-        last[3] = cur + _RSS_HEAP_STEP
-        last[4] = cur - _RSS_HEAP_STEP
-        last[5] = _RSS_EVERY
-        if rss != last[1]:
-            reader.racc += rss - last[1]
-            last[1] = rss
+        _read_rss(cur, last)
     d = cur - last[0]
     if d:
         reader.acc += d
@@ -424,27 +509,24 @@ class FrameTracer(object):
     def step(self, newline, count, _traced=_traced, _last=_last, _reset_peak=_reset_peak):
         """Closes the current line with a reading and opens newline (None: open nothing).
 
-        This runs on every line event, so it allocates nothing in the usual
-        case: under tracemalloc every int above 256 made here is a traced
-        allocation that costs more than the rest of the step. Hence the
-        identity tests (an unchanged total is the same object), the
-        occurrence counter kept below 256 (see _OCC_HI) and the RSS
-        throttle's precomputed bounds.
+        This runs on every line event, so in the usual case it allocates
+        nothing: under tracemalloc every int above 256 made here is a traced
+        allocation that costs more than the rest of the step, the more so
+        the further into a function it is made (tracemalloc finds the line
+        of each allocation by scanning the function's line table). Hence
+        the identity tests (an unchanged total is the same object), the
+        counters kept in cached small ints (occurrences, see _OCC_HI;
+        allocated bytes, see _ST_SMALL), the RSS throttle's precomputed
+        bounds, and the rarer work in small functions of its own.
         """
         cur, pk = _traced()
         last = _last
         left = last[5] - 1
         if left <= 0 or cur > last[3] or cur < last[4]:
-            rss = rss_bytes() if not _COUNTS_ONLY else 0
-            last[3] = cur + _RSS_HEAP_STEP
-            last[4] = cur - _RSS_HEAP_STEP
-            left = _RSS_EVERY
-            if rss != last[1]:
-                last[2].racc += rss - last[1]
-                last[1] = rss
+            rss = _read_rss(cur, last)
         else:
+            last[5] = left
             rss = last[1]
-        last[5] = left
         reader = last[2]
         d = cur - last[0]
         if d:
@@ -454,7 +536,6 @@ class FrameTracer(object):
             top.hi = pk
         ts = self.ts
         st = self.st
-        fresh = False  # an int kept below replaces a cached small one: see the end
         if st is not None:
             if self.count:
                 n = st[0] + 1
@@ -464,41 +545,37 @@ class FrameTracer(object):
                 st[0] = n
             if rss > st[1]:
                 st[1] = rss
-            if ts.racc is not self.racc0:
-                fresh = not st[2]
-                st[2] += ts.racc - self.racc0
-            own = 0
-            if ts.acc is not self.acc0:
-                own = ts.acc - self.acc0
-                if own:
-                    fresh = fresh or not st[8]
-                    st[8] += own  # _ST_NET
             # The run's allocation is the growth of the traced heap's peak
             # inside it. Our own reading leaves _PEAK_NOISE in the peak just
             # after the line starts; a smaller peak is that, not the line.
             hi = self.hi
             p = hi - self.cur0
-            if _thread_count[0] > 1:
-                # What other threads kept meanwhile raised the heap too:
-                # it is not this line's peak.
-                p -= cur - self.cur0 - own
+            if ts.racc is not self.racc0 or ts.acc is not self.acc0 or _thread_count[0] > 1:
+                p = self._changed(st, ts, cur, p)
             if p > _PEAK_NOISE:
-                fresh = fresh or not st[3]
                 if p > st[4]:
                     st[4] = p
-                skip = self.skip
-                if skip is None:  # the function's outermost frame: the total too
-                    st[3] += p
-                    self.fn.alloc += p
-                elif st[9] not in skip:  # _ST_LINE; else an enclosing run of the line has it
-                    st[3] += p
+                if p < 257 and self.skip is None:
+                    # Counted in cached small ints (see _ST_SMALL), never
+                    # making a value above 256: 256 - p, not 257 - ...
+                    if p <= 256 - st[10]:
+                        st[10] += p
+                    else:
+                        st[10] -= 256 - p
+                        n = st[12] + 1  # _ST_UNITS
+                        if n == 256:
+                            n = 0
+                            self._charge(st, 65536)
+                        st[12] = n
+                else:
+                    self._charge(st, p)
             if hi > self.lifehi:
                 self.lifehi = hi
         if newline is not None:
             st = self.lines.get(newline)
             if st is None:
                 st = self.fn.stats(newline)
-                fresh = True
+                last[6] = 1
             self.st = st
             self.count = count
             self.acc0 = ts.acc
@@ -507,18 +584,55 @@ class FrameTracer(object):
             self.st = None
         # Its temporaries would stay in the peak the next line starts from:
         # they go first.
-        pk = d = own = p = hi = rss = None
-        if fresh:
+        pk = d = p = hi = rss = None
+        if last[6]:
             # What this step kept grew the heap after the reading (a line's
             # first figures, a new stats list): read again, so that the
             # growth is nobody's. Otherwise the ints kept replace ints of
             # the same size and the heap nets out.
-            cur = _traced()[0]
+            last[6] = 0
+            cur = _reading()
         last[0] = cur
         last[2] = ts
         self.cur0 = cur
         self.hi = cur
         _reset_peak()
+
+    def _changed(self, st, ts, cur, p):
+        """The RSS and traced heap changed across the line: adds them to its
+        increment and net change. Returns the line's peak growth p, less
+        what other threads kept meanwhile, when there are others."""
+        last = _last
+        if ts.racc is not self.racc0:
+            old = st[2]
+            st[2] = new = old + ts.racc - self.racc0
+            if -6 < old < 257 and not -6 < new < 257:
+                last[6] = 1  # a cached small int replaced by a new one
+        own = ts.acc - self.acc0
+        if own:
+            old = st[_ST_NET]
+            st[_ST_NET] = new = old + own
+            if -6 < old < 257 and not -6 < new < 257:
+                last[6] = 1
+        if _thread_count[0] > 1:
+            # What other threads kept meanwhile raised the heap too: it is
+            # not this line's peak.
+            p -= cur - self.cur0 - own
+        return p
+
+    def _charge(self, st, p):
+        """Adds allocated bytes p to the line, when the cached small ints of
+        _ST_SMALL cannot hold them: in the function's outermost frame (where
+        they count in its total too) or in a nested one."""
+        skip = self.skip
+        if skip is None:
+            if not st[3]:
+                _last[6] = 1
+            st[3] += p
+        elif st[_ST_LINE] not in skip:  # else an enclosing run of the line has it
+            if not st[_ST_NESTED]:
+                _last[6] = 1
+            st[_ST_NESTED] += p
 
     def enter(self, fn, ts, frame, code):
         self.fn = fn
@@ -600,7 +714,8 @@ class FrameTracer(object):
 
 _pool = []
 _SUSPENDABLE = 0x20 | 0x80 | 0x200 | 0x100  # generator, coroutine, async generator, iterable coroutine
-_YIELD_OPS = frozenset(dis.opmap[n] for n in ("YIELD_VALUE", "YIELD_FROM") if n in dis.opmap)
+_opmap = __import__("opcode").opmap
+_YIELD_OPS = frozenset(_opmap[n] for n in ("YIELD_VALUE", "YIELD_FROM") if n in _opmap)
 
 
 def _suspended_at(co_code, lasti):
@@ -612,7 +727,7 @@ def _suspended_at(co_code, lasti):
     return lasti + 2 < len(co_code) and co_code[lasti + 2] == _YIELD_FROM
 
 
-_YIELD_FROM = dis.opmap.get("YIELD_FROM", -1)
+_YIELD_FROM = _opmap.get("YIELD_FROM", -1)
 
 
 def _new_tracer(fn, ts, frame):
@@ -683,7 +798,7 @@ def _mon_start(code, offset):
     if fn is _MISS:
         fn = _classify(code, sys._getframe(1).f_globals)
         if fn is not None:
-            _mon.set_local_events(_tool, code, _MON_LOCAL)
+            _mon_watch(code)
     if fn is None:
         if _thread_count[0] > 1:
             # Threads interleave: growth from now on is this thread's (as
@@ -704,10 +819,64 @@ def _mon_resume(code, offset, exc=None):
 
 
 def _mon_line(code, line, _tls=_tls):
+    """LINE once several threads run Python code (see _mon_line_solo)."""
     try:
         ft = _tls.ts.top  # inline _mon_ts: this runs on every line event
     except AttributeError:
         ft = _mon_ts().top
+    if ft is not None and ft.code is code:
+        ft.step(line, 1)
+
+
+def _mon_line_solo(main_ts):
+    """The LINE callback while only the main thread runs Python code: its
+    thread state is known, which saves a threading.local lookup (about a
+    third of what sys.monitoring's own dispatch costs) on every event."""
+    def line(code, line):
+        ft = main_ts.top
+        if ft is not None and ft.code is code:
+            ft.step(line, 1)
+    return line
+
+
+# Backward jumps that stay on their line, by code object: {offset: line}.
+# sys.settrace reports each as a line event (a one-line loop, `for x in
+# xs: f(x)`, counts its iterations, as memory_profiler shows); LINE does
+# not, so JUMP and BRANCH events stand in for them (_mon_jump).
+_backjumps = {}
+_NO_JUMPS = {}
+
+
+def _mon_watch(code):
+    """Asks for the events of a profiled code object."""
+    import dis
+
+    jumps = {}
+    lines = {}
+    try:
+        for start, end, line in code.co_lines():
+            for off in range(start, end, 2):
+                lines[off] = line
+        for ins in dis.get_instructions(code):
+            target = ins.argval if ins.opcode in dis.hasjrel or ins.opcode in dis.hasjabs else None
+            if isinstance(target, int) and target < ins.offset and lines.get(target) is not None \
+                    and lines.get(target) == lines.get(ins.offset):
+                jumps[ins.offset] = lines[target]
+    except Exception:
+        jumps = {}
+    _backjumps[code] = jumps or _NO_JUMPS
+    _mon.set_local_events(_tool, code, _MON_LOCAL)
+
+
+def _mon_jump(code, src, dest):
+    """JUMP and BRANCH: a backward jump to the same line is a line event,
+    as sys.settrace has it; other jumps are turned off where they are."""
+    line = _backjumps.get(code, _NO_JUMPS).get(src)
+    if line is None:
+        return _mon.DISABLE
+    if dest > src:
+        return None  # a loop's test that did not loop this time: it may next time
+    ft = _mon_ts().top
     if ft is not None and ft.code is code:
         ft.step(line, 1)
 
@@ -740,6 +909,7 @@ def _mon_thread_started(frame, event, arg):
     first = _thread_count[0] == 1
     _mon_ts()
     if first:
+        _mon.register_callback(_tool, _mon.events.LINE, _mon_line)
         _mon.restart_events()  # undo the DISABLEs of the single-threaded time
 
 
@@ -757,11 +927,17 @@ def _start_monitoring(main_ts):
     _mon.use_tool_id(_tool, "memlens")
     E = _mon.events
     global _MON_LOCAL
-    _MON_LOCAL = E.LINE | E.PY_RETURN | E.PY_YIELD | E.PY_RESUME
+    # BRANCH became BRANCH_LEFT and BRANCH_RIGHT in 3.14.
+    branches = [getattr(E, n) for n in ("BRANCH_LEFT", "BRANCH_RIGHT") if hasattr(E, n)] or [E.BRANCH]
+    _MON_LOCAL = E.LINE | E.PY_RETURN | E.PY_YIELD | E.PY_RESUME | E.JUMP
+    for b in branches:
+        _MON_LOCAL |= b
+        _mon.register_callback(_tool, b, _mon_jump)
+    _mon.register_callback(_tool, E.JUMP, _mon_jump)
     _mon.register_callback(_tool, E.PY_START, _mon_start)
     _mon.register_callback(_tool, E.PY_RESUME, _mon_resume)
     _mon.register_callback(_tool, E.PY_THROW, _mon_resume)
-    _mon.register_callback(_tool, E.LINE, _mon_line)
+    _mon.register_callback(_tool, E.LINE, _mon_line_solo(main_ts) if _thread_count[0] == 1 else _mon_line)
     _mon.register_callback(_tool, E.PY_RETURN, _mon_return)
     _mon.register_callback(_tool, E.PY_YIELD, _mon_yield)
     _mon.register_callback(_tool, E.PY_UNWIND, _mon_unwind)
@@ -789,24 +965,25 @@ _write_lock = threading.Lock()
 
 def _retained():
     """Charges every live traced block to the profiled lines on its allocation stack."""
-    if not tracemalloc.is_tracing():
+    if not _tracemalloc.is_tracing():
         return
     by_file = {}
     for fn in _all_funcs:
         by_file.setdefault(fn.file, []).append(fn)
-    snap = tracemalloc.take_snapshot()
-    for trace in snap.traces:
-        tb = trace.traceback
-        if any(f.filename in _OWN_FILES for f in tb):
+    # What tracemalloc.take_snapshot() wraps: (domain, size, ((file,
+    # line), ...)[, frames]) per live block.
+    for trace in _tracemalloc._get_traces():
+        size, tb = trace[1], trace[2]
+        if any(f[0] in _OWN_FILES for f in tb):
             continue  # memlens's own bookkeeping
         seen = set()
-        for frame in tb:
-            for fn in by_file.get(frame.filename, ()):
-                if fn.start <= frame.lineno <= fn.end:
-                    st = fn.lines.get(frame.lineno)
-                    if st is not None and (fn, frame.lineno) not in seen:
-                        seen.add((fn, frame.lineno))
-                        st[5] += trace.size
+        for filename, lineno in tb:
+            for fn in by_file.get(filename, ()):
+                if fn.start <= lineno <= fn.end:
+                    st = fn.lines.get(lineno)
+                    if st is not None and (fn, lineno) not in seen:
+                        seen.add((fn, lineno))
+                        st[5] += size
                         st[6] += 1
 
 
@@ -814,14 +991,17 @@ def _result(final):
     funcs = []
     for fn in list(_all_funcs):
         lines = []
+        total = 0  # each byte once: what the function's outermost frames allocated
         for n, st in sorted(list(fn.lines.items())):
-            if st[0] or st[_OCC_HI] or st[1] or st[2] or st[3] or st[5] or st[_ST_NET]:
-                lines.append([n, _occurrences(st)] + st[1:_OCC_HI] + [st[_ST_NET]])
+            alloc = _allocated(st)
+            if st[0] or st[_OCC_HI] or st[1] or st[2] or alloc or st[5] or st[_ST_NET]:
+                lines.append([n, _occurrences(st), st[1], st[2], alloc] + st[4:_OCC_HI] + [st[_ST_NET]])
+            total += _outer_allocated(st)
         retained = sum(st[5] for st in list(fn.lines.values()))
         funcs.append({
             "name": fn.name, "module": fn.module, "file": fn.file,
             "start_line": fn.start, "end_line": fn.end, "code_lines": fn.code_lines,
-            "calls": fn.calls, "alloc_bytes": fn.alloc, "lines": lines,
+            "calls": fn.calls, "alloc_bytes": total, "lines": lines,
             "retained_bytes": retained if final else 0,
         })
     r = dict(_meta)
@@ -834,8 +1014,47 @@ def _result(final):
 
 
 def _encode(final):
-    # ensure_ascii (the default) makes the text ASCII: encoding cannot fail.
-    return json.dumps(_result(final), separators=(",", ":")).encode("ascii")
+    """_result as JSON, ASCII only (so that encoding cannot fail)."""
+    out = []
+    _json_value(_result(final), out.append)
+    return "".join(out).encode("ascii")
+
+
+def _json_value(v, put):
+    """Writes v (dicts with str keys, lists, str, int, bool, None) as
+    json.dumps would, with _json's string encoder."""
+    if isinstance(v, str):
+        put(_json_string(v))
+    elif v is True:
+        put("true")
+    elif v is False:
+        put("false")
+    elif v is None:
+        put("null")
+    elif isinstance(v, int):
+        put(int.__repr__(v))
+    elif isinstance(v, float):
+        put(repr(v) if v == v and v not in (float("inf"), float("-inf")) else "null")
+    elif isinstance(v, dict):
+        put("{")
+        first = True
+        for k, x in v.items():
+            if not first:
+                put(",")
+            first = False
+            put(_json_string(str(k)))
+            put(":")
+            _json_value(x, put)
+        put("}")
+    else:
+        put("[")
+        first = True
+        for x in v:
+            if not first:
+                put(",")
+            first = False
+            _json_value(x, put)
+        put("]")
 
 
 def _store(data):
@@ -1144,14 +1363,13 @@ def _calibrate():
     lines that allocate nothing is the noise."""
     global _PEAK_NOISE
     fn = Func.__new__(Func)
-    fn.alloc = 0
     fn.lines = dict((n, _new_stats(n)) for n in range(16))
     ts = ThreadState()
     ft = FrameTracer()
     ft.fn, ft.lines, ft.ts = fn, fn.lines, ts
     ts.top = ft
     saved = list(_last)
-    _last[:] = [_traced()[0], rss_bytes(), ts, 0, 0, 0]  # RSS read at every step: the worst case
+    _last[:] = [_traced()[0], rss_bytes(), ts, 0, 0, 0, 0]  # RSS read at every step: the worst case
     keep = [None] * 8
     for i in range(8):
         ft.step(2 * i, 1)
@@ -1351,13 +1569,27 @@ def _prepare_module(name, args):
 
 def _load_entry():
     """memlens_entry.py, memlens's test finder (loaded only when needed)."""
+    if "_memlens_entry" in sys.modules:
+        return sys.modules["_memlens_entry"]
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("_memlens_entry", _ENTRY_FILE)
     mod = importlib.util.module_from_spec(spec)
     sys.modules["_memlens_entry"] = mod
-    spec.loader.exec_module(mod)
+    _own_import(spec.loader.exec_module, mod)
     return mod
+
+
+def _own_import(load, *args):
+    """Runs an import of memlens's own files, whose compiled copies are kept
+    even when the program's are not (PYTHONDONTWRITEBYTECODE): they sit in
+    memlens's cache directory, not the user's."""
+    keep = sys.dont_write_bytecode
+    sys.dont_write_bytecode = False
+    try:
+        return load(*args)
+    finally:
+        sys.dont_write_bytecode = keep
 
 
 def _prepare_tests(target, given):
@@ -1412,11 +1644,11 @@ def _start():
     """Starts measuring: tracemalloc, the writer thread, the line events."""
     atexit.register(_at_exit)  # registered first, so it runs after the program's own handlers
     if not _COUNTS_ONLY:
-        tracemalloc.start(_NFRAME)
+        _tracemalloc.start(_NFRAME)
         _calibrate()
     _warm_up()
     main_ts = _new_thread_state()
-    _last[:] = [_traced()[0], rss_bytes() if not _COUNTS_ONLY else 0, main_ts, 0, 0, 0]
+    _last[:] = [_traced()[0], rss_bytes() if not _COUNTS_ONLY else 0, main_ts, 0, 0, 0, 0]
     if _OUT or (_RSS_TICK > 0 and not _COUNTS_ONLY and not _RSS_EVERY_EVENT):
         threading.Thread(target=_flusher, name="memlens-flush", daemon=True).start()
     _tl_start(main_ts)
@@ -1440,8 +1672,7 @@ def main():
     # is a builtin, as under `python -m memory_profiler`.
     sys.path.insert(0, os.path.join(os.path.dirname(_TRACER_FILE), "shim"))
     if not hasattr(builtins, "profile"):
-        import memory_profiler
-        builtins.profile = memory_profiler.profile
+        builtins.profile = _own_import(__import__, "memory_profiler").profile
 
     entry = _ENTRY
     if entry in ("auto", "tests"):
