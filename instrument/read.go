@@ -22,45 +22,94 @@ type Counters struct {
 	IncSum []int64  // per slot: sum over runs of RSS after the line minus RSS just before it
 }
 
-// ReadCounters reads package index's counters file in dir. It is valid at
-// any time, also after os.Exit, a panic or SIGKILL: the runtime updates a
-// shared memory mapping of the file and never needs to flush. A missing file
-// (no process loaded the package) is an error wrapping os.ErrNotExist.
+// ReadCounters reads the counters package index's runtime wrote in dir,
+// summed over the run's processes (one file each; MemMax is the highest).
+// They are valid at any time, also after os.Exit, a panic or SIGKILL: the
+// runtime updates a shared memory mapping of its file and never needs to
+// flush. No file (no process loaded the package) is an error wrapping
+// os.ErrNotExist.
 func ReadCounters(dir string, index int) (*Counters, error) {
-	name := CountersFile(dir, index)
+	names, err := filepath.Glob(CountersPattern(dir, index))
+	if err != nil {
+		return nil, err
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("%s: %w", CountersPattern(dir, index), os.ErrNotExist)
+	}
+	sort.Strings(names)
+	var sum *Counters
+	for _, name := range names {
+		c, err := readCountersFile(name)
+		if err != nil {
+			return nil, err
+		}
+		if sum == nil {
+			sum = c
+			continue
+		}
+		if len(c.Calls) != len(sum.Calls) || len(c.Count) != len(sum.Count) {
+			return nil, fmt.Errorf("%s: %d functions and %d slots, %s: %d and %d", names[0], len(sum.Calls), len(sum.Count), name, len(c.Calls), len(c.Count))
+		}
+		for i := range c.Calls {
+			sum.Calls[i] += c.Calls[i]
+		}
+		for i := range c.Count {
+			sum.Count[i] += c.Count[i]
+			sum.MemMax[i] = max(sum.MemMax[i], c.MemMax[i])
+			sum.IncSum[i] += c.IncSum[i]
+		}
+	}
+	return sum, nil
+}
+
+// readCountersFile reads one process's counters file, whose layout is
+// (little-endian uint64 words unless said otherwise):
+//
+//	header (64 bytes): magic "MLNSCNT1", version 2, functions, slots, file
+//	    size, offset of the RSS arrays, offset of the table (64), 0
+//	table: per function {first slot, line slots, offset of row 0, rows,
+//	    row stride in bytes, offset of the control line}
+//	RSS: MemMax[slots], then IncSum[slots] (int64)
+//	per function: control lines (claims), then its rows: word 0 counts
+//	    calls, word 1+i line slot i
+//
+// A function's figures are the sums over its rows.
+func readCountersFile(name string) (*Counters, error) {
 	b, err := os.ReadFile(name)
 	if err != nil {
 		return nil, err
 	}
-	const hdr = 32
-	if len(b) < hdr {
+	if len(b) < counterHeader {
 		return nil, fmt.Errorf("%s: truncated counters file (%d bytes)", name, len(b))
 	}
 	le := binary.LittleEndian
-	if le.Uint64(b) != counterMagic || le.Uint64(b[8:]) != 1 {
-		return nil, fmt.Errorf("%s: not a memlens counters file", name)
+	word := func(off uint64) uint64 { return le.Uint64(b[off:]) }
+	if word(0) != counterMagic || word(8) != counterVersion {
+		return nil, fmt.Errorf("%s: not a memlens counters file (version %d)", name, counterVersion)
 	}
-	nf, ns := le.Uint64(b[16:]), le.Uint64(b[24:])
-	if nf > 1<<28 || ns > 1<<28 || uint64(len(b)) != hdr+8*(nf+3*ns) {
+	nf, ns, size, rssOff, tab := word(16), word(24), word(32), word(40), word(48)
+	if nf > 1<<28 || ns > 1<<28 || size != uint64(len(b)) || tab != counterHeader ||
+		tab+counterEntry*nf > size || rssOff < tab+counterEntry*nf || rssOff+16*ns > size {
 		return nil, fmt.Errorf("%s: counters file of %d bytes does not hold %d functions and %d slots", name, len(b), nf, ns)
 	}
-	words := func(off, n uint64) []uint64 {
-		out := make([]uint64, n)
-		for i := range out {
-			out[i] = le.Uint64(b[hdr+8*(off+uint64(i)):])
+	c := &Counters{Calls: make([]uint64, nf), Count: make([]uint64, ns), MemMax: make([]uint64, ns), IncSum: make([]int64, ns)}
+	for i := range ns {
+		c.MemMax[i] = word(rssOff + 8*i)
+		c.IncSum[i] = int64(word(rssOff + 8*(ns+i)))
+	}
+	for f := range nf {
+		e := tab + counterEntry*f
+		slot0, nlines, rows, nrows, stride := word(e), word(e+8), word(e+16), word(e+24), word(e+32)
+		if slot0+nlines > ns || nrows > 1<<16 || stride < 8*(1+nlines) || stride > size || rows+nrows*stride > size {
+			return nil, fmt.Errorf("%s: function %d lies outside the file", name, f)
 		}
-		return out
-	}
-	c := &Counters{
-		Calls:  words(0, nf),
-		Count:  words(nf, ns),
-		MemMax: words(nf+ns, ns),
-	}
-	for _, v := range words(nf+2*ns, ns) {
-		c.IncSum = append(c.IncSum, int64(v))
-	}
-	if c.IncSum == nil {
-		c.IncSum = []int64{}
+		for r := range nrows {
+			row := rows + r*stride
+			c.Calls[f] += word(row)
+			for i := range nlines {
+				c.Count[slot0+i] += word(row + 8*(1+i))
+			}
+		}
 	}
 	return c, nil
 }

@@ -3,6 +3,7 @@ package instrument
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -15,27 +16,50 @@ func TestReadCounters(t *testing.T) {
 	if _, err := ReadCounters(dir, 0); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("missing file: %v", err)
 	}
-	words := []uint64{counterMagic, 1, 1, 2, 7, 3, 4, 100, 200, uint64(1 << 20), ^uint64(0)}
+	// Two functions: f0 with 1 line slot and 2 rows, f1 with 1 line slot and
+	// 3 rows; the rows of each add up.
+	words := []uint64{
+		counterMagic, counterVersion, 2, 2, 0 /* size */, 160, counterHeader, 0, // header
+		0, 1, 192, 2, 16, 1, // f0: slot 0, 1 line, rows at 192, 2 rows of 16 bytes
+		1, 1, 224, 3, 16, 1, // f1
+		100, 200, uint64(1 << 20), ^uint64(0), // MemMax, IncSum at 160
+		5, 1, 2, 2, // f0's rows: calls 5+2, slot 0 1+2
+		1, 10, 1, 20, 0, 30, // f1's rows: calls 2, slot 1 60
+	}
+	words[4] = uint64(8 * len(words))
 	b := make([]byte, 8*len(words))
 	for i, w := range words {
 		binary.LittleEndian.PutUint64(b[8*i:], w)
 	}
-	if err := os.WriteFile(CountersFile(dir, 0), b, 0o644); err != nil {
+	if err := os.WriteFile(CountersFile(dir, 0, 10), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	c, err := ReadCounters(dir, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Calls[0] != 7 || c.Count[0] != 3 || c.Count[1] != 4 || c.MemMax[1] != 200 || c.IncSum[0] != 1<<20 || c.IncSum[1] != -1 {
+	if fmt.Sprint(c.Calls, c.Count, c.MemMax, c.IncSum) != "[7 2] [3 60] [100 200] [1048576 -1]" {
 		t.Errorf("counters %+v", c)
 	}
+	// A second process's file adds up (MemMax: the highest).
+	b2 := append([]byte(nil), b...)
+	binary.LittleEndian.PutUint64(b2[8*(8+12):], 150)
+	if err := os.WriteFile(CountersFile(dir, 0, 11), b2, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if c, err = ReadCounters(dir, 0); err != nil || fmt.Sprint(c.Calls, c.Count, c.MemMax, c.IncSum) != "[14 4] [6 120] [150 200] [2097152 -2]" {
+		t.Errorf("two processes: %+v %v", c, err)
+	}
+	outside := append([]byte(nil), b...)
+	binary.LittleEndian.PutUint64(outside[8*(8+6+3):], 4) // f1: 4 rows
 	for name, bad := range map[string][]byte{
 		"short":     b[:20],
 		"magic":     append([]byte("XXXXXXXX"), b[8:]...),
 		"truncated": b[:len(b)-8],
+		"version":   append(append([]byte(nil), b[:8]...), append([]byte{1, 0, 0, 0, 0, 0, 0, 0}, b[16:]...)...),
+		"outside":   outside,
 	} {
-		if err := os.WriteFile(CountersFile(dir, 1), bad, 0o644); err != nil {
+		if err := os.WriteFile(CountersFile(dir, 1, 10), bad, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := ReadCounters(dir, 1); err == nil {

@@ -118,6 +118,7 @@ func Instrument(p Package, opt Options) (*Instrumented, error) {
 	seen := map[key]int{} // -> index in out.Funcs
 	out := &Instrumented{Files: map[string][]byte{}, RuntimePath: runtimePath(p)}
 	var ranges []targetRange
+	var nlines []int
 	slots := 0
 	for _, t := range p.Targets {
 		k := key{t.File, t.StartLine}
@@ -142,11 +143,12 @@ func Instrument(p Package, opt Options) (*Instrumented, error) {
 		seen[k] = len(out.Funcs)
 		lines := fw.w.funcDecl(decl, id)
 		fl := FuncLayout{Func: t, ID: id}
-		for _, l := range lines {
+		for i, l := range lines {
 			fl.Lines = append(fl.Lines, LineSlot{Line: l, Slot: slots})
-			fw.w.slot[slotKey{id, l}] = slots
+			fw.w.slot[slotKey{id, l}] = i + 1 // word 0 of a row counts calls
 			slots++
 		}
+		nlines = append(nlines, len(lines))
 		out.Funcs = append(out.Funcs, fl)
 		ranges = append(ranges, targetRange{t.File, t.StartLine, fw.w.line(decl.Body.Rbrace)})
 	}
@@ -154,7 +156,7 @@ func Instrument(p Package, opt Options) (*Instrumented, error) {
 		fw := files[path]
 		out.Files[path] = fw.w.render(path, fw.src)
 	}
-	out.RuntimeFile = genRuntime(p.Name, out.RuntimePath, p.Index, len(seen), slots, opt, ranges)
+	out.RuntimeFile = genRuntime(p.Name, out.RuntimePath, p.Index, nlines, opt, ranges)
 	return out, nil
 }
 
@@ -355,7 +357,8 @@ func (w *walker) render(path string, src []byte) []byte {
 		}
 		return ps[i].seq < ps[j].seq
 	})
-	leave := w.opt.RSS || w.opt.Allocs
+	// With RSS or allocations measured, a call keeps state on its stack.
+	st := w.opt.RSS || w.opt.Allocs
 	var b strings.Builder
 	b.Grow(len(src) + len(ps)*64)
 	prev := 0
@@ -369,22 +372,23 @@ func (w *walker) render(path string, src []byte) []byte {
 			p := ps[i]
 			slot := strconv.Itoa(w.slot[slotKey{p.fn, p.line}])
 			switch p.kind {
-			case kEnter:
-				b.WriteString("var memlensFr memlensFrame; memlensEnter(&memlensFr, " + strconv.Itoa(p.fn) + ", " + slot + "); ")
-				if leave {
-					b.WriteString("defer memlensLeave(&memlensFr); ")
+			case kEnter, kLit:
+				fn := "memlensEnter"
+				if p.kind == kLit {
+					fn = "memlensLit"
 				}
-			case kLit:
-				b.WriteString("var memlensFr memlensFrame; ")
-				if leave {
-					b.WriteString("memlensLit(&memlensFr); defer memlensLeave(&memlensFr); ")
+				if st {
+					b.WriteString("var memlensSt memlensState; memlensFr := " + fn + "St(" + strconv.Itoa(p.fn) + ", &memlensSt); ")
+				} else {
+					b.WriteString("memlensFr := " + fn + "(" + strconv.Itoa(p.fn) + "); ")
 				}
+				b.WriteString("defer memlensLeave(memlensFr); ")
 			case kLine:
-				b.WriteString("memlensLine(&memlensFr, " + slot + "); ")
+				b.WriteString("memlensLine(memlensFr, " + slot + "); ")
 			case kCondOpen:
-				b.WriteString("memlensCond(&memlensFr, " + slot + ") && ")
+				b.WriteString("memlensCond(memlensFr, " + slot + ") && ")
 			case kElseOpen:
-				b.WriteString("{memlensLine(&memlensFr, " + slot + "); ")
+				b.WriteString("{memlensLine(memlensFr, " + slot + "); ")
 			case kElseClose:
 				b.WriteString("}")
 			}

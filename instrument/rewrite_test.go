@@ -1,17 +1,23 @@
 package instrument
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/importer"
 	"go/parser"
 	"go/scanner"
 	"go/token"
+	"go/types"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -54,7 +60,7 @@ func insertedTok(pt posTok) bool {
 	switch pt.tok {
 	case token.IDENT:
 		return strings.HasPrefix(pt.lit, "memlens")
-	case token.VAR, token.DEFER, token.LPAREN, token.RPAREN, token.AND, token.COMMA,
+	case token.VAR, token.DEFER, token.DEFINE, token.LPAREN, token.RPAREN, token.AND, token.COMMA,
 		token.LBRACE, token.RBRACE, token.LAND, token.INT:
 		return true
 	}
@@ -94,16 +100,16 @@ func checkPositions(t testing.TB, path string, orig, inst []byte) {
 
 var (
 	directiveRE = regexp.MustCompile(`\n//line [^\n]*\n`)
-	slotRE      = regexp.MustCompile(`(memlens(?:Line|Cond)\(&memlensFr), \d+\)`)
-	enterRE     = regexp.MustCompile(`memlensEnter\(&memlensFr, \d+, \d+\)`)
+	slotRE      = regexp.MustCompile(`(memlens(?:Line|Cond)\(memlensFr), \d+\)`)
+	enterRE     = regexp.MustCompile(`(memlens(?:Enter|Lit)(?:St)?)\(\d+`)
 )
 
 // compact removes the line directives, leaving the inserted code inline,
-// and writes slots as S.
+// and writes slots as S and target ids as ID.
 func compact(b []byte) string {
 	s := directiveRE.ReplaceAllString(string(b), "")
 	s = slotRE.ReplaceAllString(s, "$1, S)")
-	return enterRE.ReplaceAllString(s, "memlensEnter(&memlensFr, ID, S)")
+	return enterRE.ReplaceAllString(s, "$1(ID")
 }
 
 // rewriteCases are files whose functions are all instrumented. want are
@@ -134,11 +140,11 @@ func g(a, b bool) int {
 	}; return 3
 }
 `, []string{
-		"} else {memlensLine(&memlensFr, S); if y := x * 2; y > 10 {",
-		"} else {memlensLine(&memlensFr, S); if x == 3 {",
+		"} else {memlensLine(memlensFr, S); if y := x * 2; y > 10 {",
+		"} else {memlensLine(memlensFr, S); if x == 3 {",
 		"return 0\n\t}}}\n}",
 		"if a { return 1 } else if b { return 2 }\n",
-		"} else {memlensLine(&memlensFr, S); if b {\n\t}};",
+		"} else {memlensLine(memlensFr, S); if b {\n\t}};",
 	}},
 	{"loops", `package p
 
@@ -180,13 +186,13 @@ func forever() int {
 	}
 }
 `, []string{
-		"for i := 0; memlensCond(&memlensFr, S) && i < n || s > 100 && n > 0; i++ {",
-		"memlensCond(&memlensFr, S) && s < 10 { s++ }",
-		"for {memlensLine(&memlensFr, S); ",
-		"for ;; {memlensLine(&memlensFr, S);  break }",
-		"memlensLine(&memlensFr, S); for range 3 {memlensLine(&memlensFr, S); \n\t}",
-		"for i := 0; memlensCond(&memlensFr, S) && i < 3; func() {var memlensFr memlensFrame; memlensLit(&memlensFr); defer memlensLeave(&memlensFr);  memlensLine(&memlensFr, S); i++ }() {",
-		"func forever() int {var memlensFr memlensFrame; memlensEnter(&memlensFr, ID, S); defer memlensLeave(&memlensFr); \n\tfor {memlensLine(&memlensFr, S); \n\t}\n}",
+		"for i := 0; memlensCond(memlensFr, S) && i < n || s > 100 && n > 0; i++ {",
+		"memlensCond(memlensFr, S) && s < 10 { s++ }",
+		"for {memlensLine(memlensFr, S); ",
+		"for ;; {memlensLine(memlensFr, S);  break }",
+		"memlensLine(memlensFr, S); for range 3 {memlensLine(memlensFr, S); \n\t}",
+		"for i := 0; memlensCond(memlensFr, S) && i < 3; func() {var memlensSt memlensState; memlensFr := memlensLitSt(ID, &memlensSt); defer memlensLeave(memlensFr);  memlensLine(memlensFr, S); i++ }() {",
+		"func forever() int {var memlensSt memlensState; memlensFr := memlensEnterSt(ID, &memlensSt); defer memlensLeave(memlensFr); \n\tfor {memlensLine(memlensFr, S); \n\t}\n}",
 	}},
 	{"labels", `package p
 
@@ -221,11 +227,11 @@ end:
 	return
 }
 `, []string{
-		"memlensLine(&memlensFr, S); outer:\n\tfor _, row := range xs {memlensLine(&memlensFr, S); ",
-		"\tmemlensLine(&memlensFr, S); inner:\n\t\tfor _, v := range row {memlensLine(&memlensFr, S); ",
-		"memlensLine(&memlensFr, S); sel:\n\tselect {",
-		"again:\n\tmemlensLine(&memlensFr, S); i++",
-		"end:\n\tmemlensLine(&memlensFr, S); return\n}",
+		"memlensLine(memlensFr, S); outer:\n\tfor _, row := range xs {memlensLine(memlensFr, S); ",
+		"\tmemlensLine(memlensFr, S); inner:\n\t\tfor _, v := range row {memlensLine(memlensFr, S); ",
+		"memlensLine(memlensFr, S); sel:\n\tselect {",
+		"again:\n\tmemlensLine(memlensFr, S); i++",
+		"end:\n\tmemlensLine(memlensFr, S); return\n}",
 	}},
 	{"switches", `package p
 
@@ -253,11 +259,11 @@ func f(x any, ch chan int) (s string) {
 	select {}
 }
 `, []string{
-		"case int, int64:memlensLine(&memlensFr, S); ",
-		"case string:memlensLine(&memlensFr, S); \n",
-		"case nil:memlensLine(&memlensFr, S);  s = \"nil\"",
-		"case ch <- func() int {var memlensFr memlensFrame; memlensLit(&memlensFr); defer memlensLeave(&memlensFr);  memlensLine(&memlensFr, S); return 1 }():memlensLine(&memlensFr, S); ",
-		"memlensLine(&memlensFr, S); select {}",
+		"case int, int64:memlensLine(memlensFr, S); ",
+		"case string:memlensLine(memlensFr, S); \n",
+		"case nil:memlensLine(memlensFr, S);  s = \"nil\"",
+		"case ch <- func() int {var memlensSt memlensState; memlensFr := memlensLitSt(ID, &memlensSt); defer memlensLeave(memlensFr);  memlensLine(memlensFr, S); return 1 }():memlensLine(memlensFr, S); ",
+		"memlensLine(memlensFr, S); select {}",
 	}},
 	{"closures", `package p
 
@@ -285,10 +291,10 @@ func f(n int) int {
 	return total
 }
 `, []string{
-		"go func(k int) {var memlensFr memlensFrame; memlensLit(&memlensFr); defer memlensLeave(&memlensFr); ",
-		"g := func() int {var memlensFr memlensFrame; memlensLit(&memlensFr); defer memlensLeave(&memlensFr);  memlensLine(&memlensFr, S); return k * 2 }",
-		"memlensLine(&memlensFr, S); mu.Lock(); total += g(); mu.Unlock()",
-		"memlensLine(&memlensFr, S); (func() {var memlensFr memlensFrame; memlensLit(&memlensFr); defer memlensLeave(&memlensFr); })()",
+		"go func(k int) {var memlensSt memlensState; memlensFr := memlensLitSt(ID, &memlensSt); defer memlensLeave(memlensFr); ",
+		"g := func() int {var memlensSt memlensState; memlensFr := memlensLitSt(ID, &memlensSt); defer memlensLeave(memlensFr);  memlensLine(memlensFr, S); return k * 2 }",
+		"memlensLine(memlensFr, S); mu.Lock(); total += g(); mu.Unlock()",
+		"memlensLine(memlensFr, S); (func() {var memlensSt memlensState; memlensFr := memlensLitSt(ID, &memlensSt); defer memlensLeave(memlensFr); })()",
 	}},
 	{"decls-and-generics", `//go:build !plan9
 
@@ -321,9 +327,9 @@ func init() {
 func empty() {
 }
 `, []string{
-		"func (l *List[K, V]) Put(k K, v V) {var memlensFr memlensFrame; memlensEnter(&memlensFr, ID, S); defer memlensLeave(&memlensFr);  l.m[k] = v }",
-		"const c = 1\n\ttype pair struct{ k K }\n\tmemlensLine(&memlensFr, S); var (",
-		"func init() {var memlensFr memlensFrame; memlensEnter(&memlensFr, ID, S); defer memlensLeave(&memlensFr); }",
+		"func (l *List[K, V]) Put(k K, v V) {var memlensSt memlensState; memlensFr := memlensEnterSt(ID, &memlensSt); defer memlensLeave(memlensFr);  l.m[k] = v }",
+		"const c = 1\n\ttype pair struct{ k K }\n\tmemlensLine(memlensFr, S); var (",
+		"func init() {var memlensSt memlensState; memlensFr := memlensEnterSt(ID, &memlensSt); defer memlensLeave(memlensFr); }",
 		"var x = \"héllo\"; _ = x",
 	}},
 	{"package-names", `package p
@@ -467,8 +473,8 @@ func b(xs []int) (s int) {
 	if in.RuntimePath != "/src/p/zz_memlens_rt0.go" {
 		t.Errorf("runtime path %s", in.RuntimePath)
 	}
-	if strings.Contains(compact(in.Files[path]), "memlensLeave") {
-		t.Errorf("counts-only probes defer memlensLeave")
+	if c := compact(in.Files[path]); strings.Contains(c, "memlensSt") || !strings.Contains(c, "func a(n int) int {memlensFr := memlensEnter(ID); defer memlensLeave(memlensFr);  return n }") {
+		t.Errorf("counts-only probes keep RSS state:\n%s", c)
 	}
 	// A duplicate target shares the first one's layout.
 	in2, err := Instrument(Package{Dir: "/src/p", Files: map[string][]byte{path: []byte(src)}, Targets: []Func{funcs[1], funcs[1]}}, Options{})
@@ -540,8 +546,85 @@ func fuzzSeeds(t testing.TB) [][]byte {
 	return seeds
 }
 
+// typeCheckPackages are the packages a fuzzed file may import and still be
+// type-checked: the runtime's imports and a few the seeds use. Importing
+// others makes the type check fail at once, so that each package's export
+// data is located once per process (go list), not per input.
+var typeCheckPackages = []string{"errors", "fmt", "iter", "math/bits", "os", "runtime", "sort", "strconv", "strings", "sync", "sync/atomic", "syscall", "time", "unsafe"}
+
+// stdImporter imports typeCheckPackages from export data, for go/types;
+// one per test process, used under its lock.
+var (
+	stdImporterMu sync.Mutex
+	stdImporter   = sync.OnceValue(func() types.Importer {
+		exports := map[string]string{}
+		cmd := exec.Command("go", append([]string{"list", "-export", "-f", "{{.ImportPath}} {{.Export}}"}, typeCheckPackages...)...)
+		cmd.Env = goEnv()
+		out, err := cmd.Output()
+		if err != nil {
+			panic(fmt.Sprintf("go list -export: %v", err))
+		}
+		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			if path, file, ok := strings.Cut(line, " "); ok && file != "" {
+				exports[path] = file
+			}
+		}
+		return importer.ForCompiler(token.NewFileSet(), "gc", func(path string) (io.ReadCloser, error) {
+			if file, ok := exports[path]; ok {
+				return os.Open(file)
+			}
+			return nil, fmt.Errorf("%s: not among the packages fuzzed files may import", path)
+		})
+	})
+)
+
+// typeCheck type-checks files as one package at language version goVersion
+// ("" for the toolchain's) and returns the errors.
+func typeCheck(fset *token.FileSet, goVersion string, files ...*ast.File) []error {
+	stdImporterMu.Lock()
+	defer stdImporterMu.Unlock()
+	var errs []error
+	conf := types.Config{Importer: stdImporter(), GoVersion: goVersion, Error: func(err error) { errs = append(errs, err) }}
+	conf.Check(files[0].Name.Name, fset, files, nil)
+	return errs
+}
+
+// typeCheckInstrumented type-checks the instrumented file at path with the
+// runtime file, as the package the build compiles.
+func typeCheckInstrumented(t testing.TB, path string, in *Instrumented, goVersion string) {
+	t.Helper()
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, path, in.Files[path], parser.SkipObjectResolution)
+	if err != nil {
+		t.Fatalf("instrumented file: %v", err)
+	}
+	rt, err := parser.ParseFile(fset, in.RuntimePath, in.RuntimeFile, parser.SkipObjectResolution)
+	if err != nil {
+		t.Fatalf("runtime file: %v", err)
+	}
+	if errs := typeCheck(fset, goVersion, f, rt); len(errs) > 0 {
+		t.Fatalf("the instrumented package does not type-check: %v\n%s", errors.Join(errs...), in.Files[path])
+	}
+}
+
+// TestRuntimeLanguageVersion: the probes and the runtime compile at Go 1.21,
+// the oldest language version memlens supports.
+func TestRuntimeLanguageVersion(t *testing.T) {
+	const path = "/src/p/p.go"
+	src := rewriteCases[1].src // loops, without range over int and func
+	src = src[:strings.Index(src, "\tfor range 3 {")] + "\treturn\n}\n"
+	src = strings.Replace(src, "import \"iter\"\n", "", 1)
+	src = strings.Replace(src, "seq iter.Seq[int], ", "", 1)
+	for _, opt := range []Options{{}, {RSS: true, Allocs: true}} {
+		in, _ := instrumentSource(t, path, src, opt)
+		typeCheckInstrumented(t, path, in, "go1.21")
+	}
+}
+
 // FuzzInstrument: whatever parses instruments into a file that parses and
-// keeps every original token's file, line and column.
+// keeps every original token's file, line and column; whatever type-checks
+// (alone, as a package) instruments into a package that type-checks, in
+// every mode.
 func FuzzInstrument(f *testing.F) {
 	for _, s := range fuzzSeeds(f) {
 		f.Add(s)
@@ -575,5 +658,15 @@ func FuzzInstrument(f *testing.F) {
 		if _, err := parser.ParseFile(token.NewFileSet(), "rt.go", in.RuntimeFile, 0); err != nil {
 			t.Fatalf("runtime file: %v", err)
 		}
+		// Names starting with memlens are the probes' (see the package doc).
+		if bytes.Contains(src, []byte("memlens")) || len(typeCheck(fset, "", file)) > 0 {
+			return
+		}
+		typeCheckInstrumented(t, path, in, "")
+		counts, err := Instrument(Package{Dir: "/fuzz", Files: map[string][]byte{path: src}, Targets: funcs}, Options{})
+		if err != nil {
+			t.Fatalf("Instrument, counts only: %v", err)
+		}
+		typeCheckInstrumented(t, path, counts, "")
 	})
 }

@@ -12,6 +12,7 @@ package memlensrt
 // Imports are file-scoped but must not clash with package-level names of
 // the user's package: hence the memlens aliases.
 import (
+	memlensbits "math/bits"
 	memlensos "os"
 	memlensruntime "runtime"
 	memlensstrconv "strconv"
@@ -22,24 +23,36 @@ import (
 	memlensunsafe "unsafe"
 )
 
-// memlensFrame is one running call of a target or of a function literal in
-// it. It lives on that call's stack and is touched by its goroutine only.
-type memlensFrame struct {
-	slot   int    // 1 + the slot whose run began at reading before; 0 = none
-	before uint64 // RSS in bytes at that reading
-	tlCall uint64 // timeline: this call's number and package (rt_timeline.go)
-	tlPrev uint64 // timeline: the running line when the call started
-	tlOwn  bool   // timeline: a target call (not a function literal)
+// ---- counters ----
+//
+// The mapping (the counters file, see instrument.ReadCounters) holds a
+// header, a table of the targets' blocks, the RSS arrays and one block per
+// target. A block is a control line holding the pool bitmap, a line of
+// memlensR busy words per P, and rows. A row's word 0 counts the target's calls, word s
+// (s ≥ 1) the target's line slot s-1; a reader sums the rows. Row 0 is
+// shared and updated with atomic adds; every other row belongs to at most
+// one running call at a time, which updates it with plain adds: memlensR
+// rows per P (claimed without an atomic instruction, see memlensClaim), then
+// memlensK pool rows (claimed with a compare-and-swap) for calls that find
+// their P's rows taken (recursion, goroutines preempted inside the same
+// code) or run on a P beyond memlensNP.
+
+// memlensFnDesc is one target's block, as generated.
+type memlensFnDesc struct {
+	slot0, nlines, ctl, rows, nrows, stride uintptr
 }
 
-// memlensLayout mirrors the counters file; the header's values are checked
-// by instrument.ReadCounters.
-type memlensLayout struct {
-	magic, version, nfuncs, nslots uint64
-	calls                          [memlensNFuncs]uint64
-	count                          [memlensNSlots]uint64
-	memMax                         [memlensNSlots]uint64
-	incSum                         [memlensNSlots]int64
+// memlensFn locates one target's block in the mapping.
+type memlensFn struct {
+	ctl    memlensunsafe.Pointer // the pool bitmap (uint64), then the busy words (uint32) of the P rows
+	rows   memlensunsafe.Pointer // row 0, the shared one
+	stride uintptr               // bytes from one row to the next
+	slot0  int                   // global slot of the target's first line
+}
+
+type memlensMapping struct {
+	base memlensunsafe.Pointer
+	fns  [memlensNFuncs]memlensFn
 }
 
 // memlensMem is initialised by an expression so that Go's dependency-ordered
@@ -47,105 +60,297 @@ type memlensLayout struct {
 // initialiser calls a target.
 var memlensMem = memlensOpen()
 
-func memlensOpen() *memlensLayout {
-	size := int(memlensunsafe.Sizeof(memlensLayout{}))
+func memlensOpen() *memlensMapping {
+	m := &memlensMapping{base: memlensMap()}
+	for i := range memlensFnTab {
+		d := &memlensFnTab[i]
+		m.fns[i] = memlensFn{
+			ctl:    memlensunsafe.Add(m.base, d.ctl),
+			rows:   memlensunsafe.Add(m.base, d.rows),
+			stride: d.stride,
+			slot0:  int(d.slot0),
+		}
+	}
+	return m
+}
+
+// memlensMap maps $MEMLENS_DIR/counters-<index>-<pid>, shared: it is
+// complete after a normal exit, os.Exit, a panic or SIGKILL. Each process
+// has its own file (a reader adds them up): rows are claimed without atomic
+// instructions, which only works among the threads of one process. Without
+// a directory, or should that fail, the counters live in anonymous memory. Either way they are outside
+// the Go heap, where the race detector does not look: rows change hands
+// through the busy words, which amd64 reads and writes with plain moves.
+func memlensMap() memlensunsafe.Pointer {
 	dir := memlensos.Getenv("MEMLENS_DIR")
 	if dir == "" {
-		return memlensHeader(new(memlensLayout))
+		return memlensAnon()
 	}
-	name := dir + "/counters-" + memlensstrconv.Itoa(memlensIndex)
+	name := dir + "/counters-" + memlensstrconv.Itoa(memlensIndex) + "-" + memlensstrconv.Itoa(memlensos.Getpid())
 	f, err := memlensos.OpenFile(name, memlensos.O_RDWR|memlensos.O_CREATE, 0o644)
 	if err != nil {
 		println("memlens: counters:", err.Error())
-		return memlensHeader(new(memlensLayout))
+		return memlensAnon()
 	}
 	defer f.Close() // the mapping outlives the descriptor
-	if st, err := f.Stat(); err == nil && st.Size() != int64(size) {
-		// A file of another layout: start over. Several processes of one run
-		// (a program re-executing itself) map the same file and add up.
-		if err := f.Truncate(int64(size)); err != nil {
+	if st, err := f.Stat(); err == nil && st.Size() != memlensSize {
+		// A file of another layout: start over.
+		if err := f.Truncate(0); err == nil {
+			err = f.Truncate(memlensSize)
+		}
+		if err != nil {
 			println("memlens: counters:", err.Error())
-			return memlensHeader(new(memlensLayout))
+			return memlensAnon()
 		}
 	}
-	b, err := memlenssyscall.Mmap(int(f.Fd()), 0, size, memlenssyscall.PROT_READ|memlenssyscall.PROT_WRITE, memlenssyscall.MAP_SHARED)
+	b, err := memlenssyscall.Mmap(int(f.Fd()), 0, memlensSize, memlenssyscall.PROT_READ|memlenssyscall.PROT_WRITE, memlenssyscall.MAP_SHARED)
 	if err != nil {
 		println("memlens: counters:", err.Error())
-		return memlensHeader(new(memlensLayout))
+		return memlensAnon()
 	}
-	return memlensHeader((*memlensLayout)(memlensunsafe.Pointer(&b[0])))
+	return memlensHeader(memlensunsafe.Pointer(&b[0]))
 }
 
-func memlensHeader(l *memlensLayout) *memlensLayout {
-	if memlensatomic.LoadUint64(&l.magic) != memlensMagic || l.nfuncs != memlensNFuncs || l.nslots != memlensNSlots {
-		*l = memlensLayout{}
-		l.version, l.nfuncs, l.nslots = 1, memlensNFuncs, memlensNSlots
-		memlensatomic.StoreUint64(&l.magic, memlensMagic)
+func memlensAnon() memlensunsafe.Pointer {
+	b, err := memlenssyscall.Mmap(-1, 0, memlensSize, memlenssyscall.PROT_READ|memlenssyscall.PROT_WRITE, memlenssyscall.MAP_PRIVATE|memlenssyscall.MAP_ANON)
+	if err != nil {
+		return memlensHeader(memlensunsafe.Pointer(&make([]uint64, memlensSize/8)[0]))
 	}
-	return l
+	return memlensHeader(memlensunsafe.Pointer(&b[0]))
 }
 
-// memlensEnter runs first in a target: it counts the call and the func line.
-func memlensEnter(fr *memlensFrame, id, s int) {
-	memlensatomic.AddUint64(&memlensMem.calls[id], 1)
-	memlensatomic.AddUint64(&memlensMem.count[s], 1)
-	if memlensRSS || memlensAllocs {
-		memlensEnterSlow(fr, s)
+// memlensEntry is target i's entry in the file's table.
+func memlensEntry(i int) [6]uint64 {
+	d := &memlensFnTab[i]
+	return [6]uint64{uint64(d.slot0), uint64(d.nlines), uint64(d.rows), uint64(d.nrows), uint64(d.stride), uint64(d.ctl)}
+}
+
+// memlensHeader writes the header and the table unless the mapping already
+// holds this layout (a program that exec'd itself keeps its pid, and adds
+// to its file); a mapping of another layout is cleared first.
+func memlensHeader(base memlensunsafe.Pointer) memlensunsafe.Pointer {
+	h := (*[8]uint64)(base)
+	want := [8]uint64{memlensMagic, 2, memlensNFuncs, memlensNSlots, memlensSize, memlensRSSOff, 64, 0}
+	magic := memlensatomic.LoadUint64(&h[0])
+	same := magic == memlensMagic && *h == want
+	for i := range memlensFnTab {
+		same = same && *(*[6]uint64)(memlensunsafe.Add(base, 64+48*i)) == memlensEntry(i)
+	}
+	if same {
+		return base
+	}
+	if magic != 0 {
+		clear(memlensunsafe.Slice((*byte)(base), memlensSize))
+	}
+	for i := range memlensFnTab {
+		*(*[6]uint64)(memlensunsafe.Add(base, 64+48*i)) = memlensEntry(i)
+	}
+	for i := 1; i < 8; i++ {
+		h[i] = want[i]
+	}
+	memlensatomic.StoreUint64(&h[0], memlensMagic)
+	return base
+}
+
+// memlensFrame is one running call of a target or of a function literal in
+// it: its counter row, what to release when it leaves, and its RSS state. It
+// is a value the probes take by copy, so the compiler keeps it in registers.
+type memlensFrame struct {
+	row  memlensunsafe.Pointer // the call's counter row
+	busy memlensunsafe.Pointer // the P row's busy word (mask 0) or the pool bitmap; nil: the shared row
+	mask uint64                // the call's bit in the pool bitmap
+	st   *memlensState         // RSS and allocation state; nil when neither is measured
+}
+
+// memlensState lives on the stack of a call when RSS or allocations are
+// measured; only that call's goroutine touches it.
+type memlensState struct {
+	slot0  int    // global slot of the target's first line
+	slot   int    // 1 + the global slot whose run began at reading before; 0 = none
+	before uint64 // RSS in bytes at that reading
+	tlCall uint64 // timeline: this call's number and package (rt_timeline.go)
+	tlPrev uint64 // timeline: the running line when the call started
+	tlOwn  bool   // timeline: a target call (not a function literal)
+}
+
+//go:linkname memlensProcPin runtime.procPin
+func memlensProcPin() int
+
+//go:linkname memlensProcUnpin runtime.procUnpin
+func memlensProcUnpin()
+
+// memlensClaim gives a call of target id (or of a function literal in it)
+// a row of its own: a free one of its P's rows, else a pool row, else the
+// shared one. While pinned to its P (no preemption) a goroutine is the only
+// one claiming that P's rows, so a plain load and store claim one; a row is
+// released by its holder alone, wherever it runs then. Each P's busy words
+// have a cache line of their own. A target's call (enter) also counts the
+// call and the func line.
+func memlensClaim(id int, enter bool) memlensFrame {
+	f := &memlensMem.fns[id]
+	pid := memlensProcPin()
+	if pid < memlensNP {
+		b := (*uint32)(memlensunsafe.Add(f.ctl, 64*(1+pid)))
+		if memlensLoadBusy(b) == 0 {
+			memlensStoreBusy(b, 1)
+			memlensProcUnpin()
+			row := memlensunsafe.Add(f.rows, uintptr(1+memlensR*pid)*f.stride)
+			if enter {
+				(*[2]uint64)(row)[0]++
+				(*[2]uint64)(row)[1]++
+			}
+			return memlensFrame{row: row, busy: memlensunsafe.Pointer(b)}
+		}
+	}
+	fr := memlensClaimMore(f, pid)
+	if enter {
+		memlensInc(fr, 0)
+		memlensInc(fr, 1)
+	}
+	return fr
+}
+
+// memlensClaimMore is memlensClaim, still pinned, when the P's first row is
+// taken.
+//
+//go:noinline
+func memlensClaimMore(f *memlensFn, pid int) memlensFrame {
+	if pid < memlensNP {
+		b := (*[memlensR]uint32)(memlensunsafe.Add(f.ctl, 64*(1+pid)))
+		for r := 1; r < memlensR; r++ {
+			if memlensLoadBusy(&b[r]) == 0 {
+				memlensStoreBusy(&b[r], 1)
+				memlensProcUnpin()
+				return memlensFrame{row: memlensunsafe.Add(f.rows, uintptr(1+memlensR*pid+r)*f.stride), busy: memlensunsafe.Pointer(&b[r])}
+			}
+		}
+	}
+	memlensProcUnpin()
+	bm := (*uint64)(f.ctl)
+	for {
+		w := memlensatomic.LoadUint64(bm)
+		if w == 1<<memlensK-1 {
+			return memlensFrame{row: f.rows}
+		}
+		m := ^w & (w + 1) // the lowest free row
+		if memlensatomic.CompareAndSwapUint64(bm, w, w|m) {
+			r := 1 + memlensNP*memlensR + memlensbits.TrailingZeros64(m)
+			return memlensFrame{row: memlensunsafe.Add(f.rows, uintptr(r)*f.stride), busy: memlensunsafe.Pointer(bm), mask: m}
+		}
 	}
 }
 
-func memlensEnterSlow(fr *memlensFrame, s int) {
+// memlensLoadBusy and memlensStoreBusy read and write a busy word with
+// acquire and release order: plain moves on amd64, which keeps loads in
+// order and stores in order.
+func memlensLoadBusy(p *uint32) uint32 {
+	if memlensruntime.GOARCH == "amd64" {
+		return *p
+	}
+	return memlensatomic.LoadUint32(p)
+}
+
+func memlensStoreBusy(p *uint32, v uint32) {
+	if memlensruntime.GOARCH == "amd64" {
+		*p = v
+	} else {
+		memlensatomic.StoreUint32(p, v)
+	}
+}
+
+// memlensRelease hands the call's row back.
+func memlensRelease(fr memlensFrame) {
+	switch {
+	case fr.busy == nil:
+	case fr.mask != 0:
+		memlensatomic.AndUint64((*uint64)(fr.busy), ^fr.mask)
+	default:
+		memlensStoreBusy((*uint32)(fr.busy), 0)
+	}
+}
+
+// memlensInc adds one to word s of the call's row.
+func memlensInc(fr memlensFrame, s int) {
+	c := (*uint64)(memlensunsafe.Add(fr.row, s*8))
+	if fr.busy != nil {
+		*c++
+	} else {
+		memlensatomic.AddUint64(c, 1)
+	}
+}
+
+// memlensEnter runs first in a target when only counts are measured: it
+// claims a row and counts the call and the func line (slot 1).
+func memlensEnter(id int) memlensFrame {
+	return memlensClaim(id, true)
+}
+
+// memlensEnterSt is memlensEnter when RSS or allocations are measured.
+func memlensEnterSt(id int, st *memlensState) memlensFrame {
+	fr := memlensEnter(id)
+	fr.st = st
+	st.slot0 = memlensMem.fns[id].slot0
 	if memlensAllocs {
 		memlensDepthInc()
 	}
 	if memlensRSS {
 		now := memlensObserve()
-		memlensMax(&memlensMem.memMax[s], now)
-		fr.slot, fr.before = s+1, now
+		memlensMax(memlensMemMax(st.slot0), now)
+		st.slot, st.before = st.slot0+1, now
 	}
 	if memlensTimeline {
-		memlensTLEnter(fr, s)
+		memlensTLEnter(st, st.slot0)
 	}
+	return fr
 }
 
-// memlensLit runs first in a function literal of a target.
-func memlensLit(fr *memlensFrame) {
+// memlensLit runs first in a function literal of target id when only
+// counts are measured.
+func memlensLit(id int) memlensFrame {
+	return memlensClaim(id, false)
+}
+
+// memlensLitSt is memlensLit when RSS or allocations are measured.
+func memlensLitSt(id int, st *memlensState) memlensFrame {
+	fr := memlensClaim(id, false)
+	fr.st = st
+	st.slot0 = memlensMem.fns[id].slot0
 	if memlensAllocs {
 		memlensDepthInc()
 	}
 	if memlensRSS {
-		fr.before = memlensObserve()
+		st.before = memlensObserve()
 	}
 	if memlensTimeline {
-		memlensTLLit(fr)
+		memlensTLLit(st)
 	}
+	return fr
 }
 
 // memlensLine runs before a statement (or as a loop condition's or a case
-// clause's first step) and counts line slot s.
-func memlensLine(fr *memlensFrame, s int) {
-	memlensatomic.AddUint64(&memlensMem.count[s], 1)
+// clause's first step) and counts the line of slot s.
+func memlensLine(fr memlensFrame, s int) {
+	memlensInc(fr, s)
 	if memlensRSS {
-		memlensStep(fr, s)
+		memlensStep(fr.st, fr.st.slot0+s-1)
 	}
 }
 
 // memlensCond is memlensLine for a loop condition: cond becomes
 // memlensCond(fr, s) && (cond).
-func memlensCond(fr *memlensFrame, s int) bool {
+func memlensCond(fr memlensFrame, s int) bool {
 	memlensLine(fr, s)
 	return true
 }
 
-// memlensLeave is deferred by targets and their function literals when RSS
-// or allocations are measured.
-func memlensLeave(fr *memlensFrame) {
-	if memlensRSS && fr.slot != 0 {
-		memlensCredit(fr.slot-1, fr.before, memlensObserve())
-		fr.slot = 0
+// memlensLeave is deferred by targets and their function literals.
+func memlensLeave(fr memlensFrame) {
+	if memlensRSS && fr.st.slot != 0 {
+		memlensCredit(fr.st.slot-1, fr.st.before, memlensObserve())
+		fr.st.slot = 0
 	}
 	if memlensTimeline {
-		memlensTLLeave(fr)
+		memlensTLLeave(fr.st)
 	}
 	if memlensAllocs {
 		memlensDepthDec()
@@ -154,31 +359,53 @@ func memlensLeave(fr *memlensFrame) {
 			memlensDump("unwind", false)
 		}
 	}
+	memlensRelease(fr)
+}
+
+// memlensCalls sums the targets' call counters.
+func memlensCalls() uint64 {
+	var n uint64
+	for i := range memlensMem.fns {
+		f := &memlensMem.fns[i]
+		for r := 0; r < 1+memlensNP*memlensR+memlensK; r++ {
+			n += memlensatomic.LoadUint64((*uint64)(memlensunsafe.Add(f.rows, uintptr(r)*f.stride)))
+		}
+	}
+	return n
 }
 
 // ---- RSS ----
 
-// memlensStep ends the run of the frame's open slot at a new reading and
-// opens slot s.
-func memlensStep(fr *memlensFrame, s int) {
+// memlensMemMax and memlensIncSum are global slot s's RSS figures.
+func memlensMemMax(s int) *uint64 {
+	return (*uint64)(memlensunsafe.Add(memlensMem.base, memlensRSSOff+8*s))
+}
+
+func memlensIncSum(s int) *int64 {
+	return (*int64)(memlensunsafe.Add(memlensMem.base, memlensRSSOff+8*(memlensNSlots+s)))
+}
+
+// memlensStep ends the run of the call's open slot at a new reading and
+// opens global slot s.
+func memlensStep(st *memlensState, s int) {
 	if memlensTimeline {
-		memlensTLLine(fr, s)
+		memlensTLLine(st, s)
 	}
 	now := memlensObserve()
-	if fr.slot != 0 {
-		memlensCredit(fr.slot-1, fr.before, now)
+	if st.slot != 0 {
+		memlensCredit(st.slot-1, st.before, now)
 	}
-	fr.slot, fr.before = s+1, now
+	st.slot, st.before = s+1, now
 }
 
 func memlensCredit(s int, before, now uint64) {
 	if now != before {
-		memlensatomic.AddInt64(&memlensMem.incSum[s], int64(now-before))
+		memlensatomic.AddInt64(memlensIncSum(s), int64(now-before))
 	}
 	if now > before {
 		before = now
 	}
-	memlensMax(&memlensMem.memMax[s], before)
+	memlensMax(memlensMemMax(s), before)
 }
 
 func memlensMax(p *uint64, v uint64) {
@@ -579,12 +806,8 @@ func memlensDump(reason string, force bool) bool {
 	out = memlensstrconv.AppendInt(out, taken, 10)
 	out = append(out, ' ')
 	out = append(out, reason...)
-	var calls uint64
-	for i := range memlensMem.calls {
-		calls += memlensatomic.LoadUint64(&memlensMem.calls[i])
-	}
 	out = append(out, ' ')
-	out = memlensstrconv.AppendUint(out, calls, 10)
+	out = memlensstrconv.AppendUint(out, memlensCalls(), 10)
 	out = append(out, ' ')
 	out = memlensstrconv.AppendInt(out, memlensActive.Load(), 10)
 	out = append(out, '\n')

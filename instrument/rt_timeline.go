@@ -300,14 +300,14 @@ func memlensTLWake(sh *memlensTLShared) {
 // log is done.
 //
 //go:norace
-func memlensTLEnter(fr *memlensFrame, s int) {
+func memlensTLEnter(st *memlensState, s int) {
 	sh := memlensTL
 	n := memlensatomic.AddUint64(&sh.calls, 1<<32|1)
 	prev := sh.cur
-	fr.tlPrev, fr.tlCall, fr.tlOwn = prev, n>>32<<32|memlensTLBase, true
-	sh.cur = fr.tlCall | uint64(s+1)
+	st.tlPrev, st.tlCall, st.tlOwn = prev, n>>32<<32|memlensTLBase, true
+	sh.cur = st.tlCall | uint64(s+1)
 	if memlensatomic.LoadUint64(&sh.head) < memlensTLLogMax {
-		memlensTLLog(sh, fr.tlCall|uint64(s+1), prev)
+		memlensTLLog(sh, st.tlCall|uint64(s+1), prev)
 	}
 	if memlensatomic.LoadUint32(&sh.asleep) != 0 {
 		memlensTLWake(sh)
@@ -319,12 +319,12 @@ func memlensTLEnter(fr *memlensFrame, s int) {
 // started (its creator, for a literal called in place).
 //
 //go:norace
-func memlensTLLit(fr *memlensFrame) {
+func memlensTLLit(st *memlensState) {
 	sh := memlensTL
 	memlensatomic.AddUint64(&sh.calls, 1)
 	prev := sh.cur
-	fr.tlPrev = prev
-	fr.tlCall = prev>>32<<32 | memlensTLBase
+	st.tlPrev = prev
+	st.tlCall = prev>>32<<32 | memlensTLBase
 }
 
 // memlensTLLine runs in every line probe: slot s is now the running line.
@@ -334,8 +334,8 @@ func memlensTLLit(fr *memlensFrame) {
 // torn. norace keeps -race builds from reporting it.
 //
 //go:norace
-func memlensTLLine(fr *memlensFrame, s int) {
-	memlensTL.cur = fr.tlCall | uint64(s+1)
+func memlensTLLine(st *memlensState, s int) {
+	memlensTL.cur = st.tlCall | uint64(s+1)
 }
 
 // memlensTLLeave runs in memlensLeave: with no target call or literal
@@ -343,15 +343,15 @@ func memlensTLLine(fr *memlensFrame, s int) {
 // started (its caller's line, when the caller is a target).
 //
 //go:norace
-func memlensTLLeave(fr *memlensFrame) {
+func memlensTLLeave(st *memlensState) {
 	sh := memlensTL
-	if fr.tlOwn && memlensatomic.LoadUint64(&sh.head) < memlensTLLogMax {
-		memlensTLLog(sh, fr.tlCall>>32<<32, 0)
+	if st.tlOwn && memlensatomic.LoadUint64(&sh.head) < memlensTLLogMax {
+		memlensTLLog(sh, st.tlCall>>32<<32, 0)
 	}
 	if uint32(memlensatomic.AddUint64(&sh.calls, ^uint64(0))) == 0 {
 		sh.cur = 0
 	} else {
-		sh.cur = fr.tlPrev
+		sh.cur = st.tlPrev
 	}
 }
 

@@ -1,6 +1,7 @@
 package instrument
 
 import (
+	"encoding/binary"
 	"fmt"
 	"os"
 	"os/exec"
@@ -36,6 +37,94 @@ func TestCounts(t *testing.T) {
 			p.checkAnnotated(dir)
 		})
 	}
+}
+
+// TestRows runs targets in every way that takes a different kind of
+// counter row (see testdata/instrument/rows) under several GOMAXPROCS (one
+// P; the default; more Ps than have rows of their own), checks every line's
+// count, and looks into the counters file to see that each kind of row was
+// used: the shared row only when calls outnumbered the rows, rows given
+// back by calls that panicked or called runtime.Goexit.
+func TestRows(t *testing.T) {
+	t.Parallel()
+	p := newProg(t, testdataSources(t, "rows"), Options{}, isMarked)
+	bin, plainBin := p.build(), p.buildPlain()
+	plain := run(t, plainBin, "")
+	for _, procs := range []int{1, 0, 2*maxPRows + 3} {
+		t.Run(fmt.Sprintf("GOMAXPROCS=%d", procs), func(t *testing.T) {
+			dir := t.TempDir()
+			cmd := exec.Command(bin)
+			cmd.Env = append(os.Environ(), EnvDir+"="+dir)
+			if procs > 0 {
+				cmd.Env = append(cmd.Env, fmt.Sprintf("GOMAXPROCS=%d", procs))
+			}
+			out, err := cmd.CombinedOutput()
+			if err != nil || string(out) != plain.stdout {
+				t.Fatalf("run: %v\n%s\nplain:\n%s", err, out, plain.stdout)
+			}
+			p.checkAnnotated(dir)
+			files, _ := filepath.Glob(CountersPattern(dir, 0))
+			if len(files) != 1 {
+				t.Fatalf("counters files %v", files)
+			}
+			rows := rowKinds(t, files[0])
+			id := func(name string) int {
+				for _, fl := range p.inst[0].Funcs {
+					if fl.Func.Name == name {
+						return fl.ID
+					}
+				}
+				t.Fatalf("no target %s", name)
+				return -1
+			}
+			if r := rows[id("hold")]; r.shared == 0 || r.perP == 0 || r.pool == 0 {
+				t.Errorf("hold, 300 calls at once: %+v, want every kind of row used", r)
+			}
+			if r := rows[id("depth")]; r.pool == 0 {
+				t.Errorf("depth, 101 calls deep: %+v, want pool rows used", r)
+			}
+			for _, name := range []string{"boom", "quit"} {
+				if r := rows[id(name)]; r.shared != 0 {
+					t.Errorf("%s: %+v: its calls, one at a time, did not give their rows back", name, r)
+				}
+			}
+		})
+	}
+}
+
+// rowUse sums a target's counter words by kind of row.
+type rowUse struct{ shared, perP, pool uint64 }
+
+// rowKinds reads a counters file's rows (see readCountersFile), per target.
+func rowKinds(t *testing.T, name string) []rowUse {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := func(off uint64) uint64 { return binary.LittleEndian.Uint64(b[off:]) }
+	var out []rowUse
+	for f := range w(16) {
+		e := counterHeader + counterEntry*f
+		nlines, rows, nrows, stride := w(e+8), w(e+16), w(e+24), w(e+32)
+		np := (nrows - 1 - poolRows) / perPRows
+		var u rowUse
+		for r := range nrows {
+			for i := range 1 + nlines {
+				v := w(rows + r*stride + 8*i)
+				switch {
+				case r == 0:
+					u.shared += v
+				case r <= np*perPRows:
+					u.perP += v
+				default:
+					u.pool += v
+				}
+			}
+		}
+		out = append(out, u)
+	}
+	return out
 }
 
 // lineOf returns the 1-based line of the first line of src containing s.

@@ -12,17 +12,21 @@ import (
 	"github.com/memlens/memlens/instrument"
 )
 
-// writeCounters writes a counters file for one function and one slot.
+// writeCounters writes a counters file (format 2, see
+// instrument.ReadCounters) for one function with one line slot and one row.
 func writeCounters(t *testing.T, dir string, index int, calls uint64) {
 	t.Helper()
-	b := make([]byte, 32+8*4)
-	le := binary.LittleEndian
-	le.PutUint64(b, 0x31544e43534e4c4d) // "MLNSCNT1"
-	le.PutUint64(b[8:], 1)
-	le.PutUint64(b[16:], 1)
-	le.PutUint64(b[24:], 1)
-	le.PutUint64(b[32:], calls)
-	if err := os.WriteFile(instrument.CountersFile(dir, index), b, 0o644); err != nil {
+	words := []uint64{
+		0x31544e43534e4c4d, 2, 1, 1, 144, 112, 64, 0, // header: "MLNSCNT1", version 2, 1 function, 1 slot, 144 bytes
+		0, 1, 128, 1, 16, 1, // the function: slot 0, 1 line, its row at 128, 16 bytes
+		0, 0, // MemMax, IncSum
+		calls, calls, // the row: calls, the func line
+	}
+	b := make([]byte, 8*len(words))
+	for i, w := range words {
+		binary.LittleEndian.PutUint64(b[8*i:], w)
+	}
+	if err := os.WriteFile(instrument.CountersFile(dir, index, 1), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
