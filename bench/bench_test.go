@@ -1,12 +1,17 @@
 package main
 
 import (
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/pprof/profile"
+	"github.com/memlens/memlens/instrument"
 )
 
 func ms(n float64) time.Duration { return time.Duration(n * float64(time.Millisecond)) }
@@ -221,8 +226,11 @@ func TestBigFile(t *testing.T) {
 
 func TestSelectFigures(t *testing.T) {
 	all, err := selectFigures("")
-	if err != nil || len(all) != len(figures) {
-		t.Errorf("all = %v, %v", all, err)
+	if err != nil || len(all) != len(figures) || !all["probes"] || all["gonum"] {
+		t.Errorf("all = %v, %v; want every group, gonum (opt-in) off", all, err)
+	}
+	if sel, err := selectFigures("gonum"); err != nil || !sel["gonum"] || len(sel) != 1 {
+		t.Errorf("gonum = %v, %v", sel, err)
 	}
 	sel, err := selectFigures("go, lsp")
 	if err != nil || !sel["go"] || !sel["lsp"] || sel["python"] {
@@ -242,6 +250,7 @@ func TestMarkdown(t *testing.T) {
 		rows: []row{
 			{figure: "Go exact mode, whole run", workload: "MapBuild", anchor: "1.00 s", memlens: "1.50 s", ratio: "1.50×", goal: "≤ 1.1×", detail: "how"},
 			{figure: "hover latency", workload: "big", memlens: "p99 0.20 ms", goal: "p99 ≤ 5 ms", met: true},
+			{figure: "go test -covermode=count (reference, not memlens)", workload: "w", anchor: "1.00 s", memlens: "1.10 s", ratio: "1.10×", goal: "—", reference: true},
 		},
 		failures: []string{"python: memory_profiler missing\nmore"},
 	}
@@ -252,11 +261,43 @@ func TestMarkdown(t *testing.T) {
 		"- Memory: 8.00 GiB",
 		"| Go exact mode, whole run | MapBuild | 1.00 s | 1.50 s | 1.50× | ≤ 1.1× | missed |",
 		"| hover latency | big | — | p99 0.20 ms | — | p99 ≤ 5 ms | met |",
+		"| go test -covermode=count (reference, not memlens) | w | 1.00 s | 1.10 s | 1.10× | — | reference |",
 		"- python: memory_profiler missing\n",
 		"- **Go exact mode, whole run, MapBuild**: how",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
+	}
+}
+
+func TestMarkAll(t *testing.T) {
+	mod := t.TempDir()
+	src := "package p\n\n// A is documented.\nfunc A() int { return 1 }\n\nfunc (T) B() {}\n\ntype T struct{}\n\n//memlens:profile\nfunc C() {}\n"
+	for name, body := range map[string]string{"go.mod": "module m\n\ngo 1.22\n", "p/p.go": src, "p/p_test.go": "package p\n\nfunc helper() {}\n"} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(mod, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(mod, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := markAll(t.Context(), mod, "./p")
+	if err != nil || n != 2 {
+		t.Fatalf("markAll: %d, %v; want 2 (C was marked already)", n, err)
+	}
+	b, _ := os.ReadFile(filepath.Join(mod, "p", "p.go"))
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "p.go", b, parser.ParseComments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fn := range instrument.FindFuncs(fset, f, "p.go") {
+		if !fn.Marked {
+			t.Errorf("%s not marked:\n%s", fn.Name, b)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(mod, "p", "p_test.go")); strings.Contains(string(b), "memlens") {
+		t.Error("test file marked")
 	}
 }

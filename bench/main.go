@@ -11,6 +11,10 @@
 //   - Go exact mode, whole run, per workload of testdata/go/workloads,
 //     against `go test -memprofilerate=1 -memprofile` of the same test;
 //   - Go counts only (--counts-only) against plain `go test`;
+//   - the probes' cost (issue 12): every function of testdata/go/cpubound
+//     instrumented, counts only, against plain `go test` and beside
+//     `go test -covermode=count` and `=atomic`; opt-in (-only gonum), the
+//     same on gonum.org/v1/gonum/mat and its suite;
 //   - Go with the profiled function a small part of a real test suite
 //     (golang.org/x/text/unicode/norm, copied from the module cache);
 //   - the module-wide entry search (a function run by another package's
@@ -27,7 +31,7 @@
 //
 // Usage (from the repository root):
 //
-//	go run ./bench [-reps N] [-only go,suite,entries,python,lsp,why,timeline] [-out BENCHMARKS.md]
+//	go run ./bench [-reps N] [-only go,probes,gonum,suite,entries,python,lsp,why,timeline] [-out BENCHMARKS.md]
 package main
 
 import (
@@ -57,22 +61,25 @@ type figureFunc func(ctx context.Context, e *env) ([]row, error)
 
 // figures in the order they appear in the table; the names are those of -only.
 var figures = []struct {
-	name string
-	run  figureFunc
+	name  string
+	run   figureFunc
+	optIn bool // run only when -only names it
 }{
-	{"go", goWorkloads},
-	{"suite", goSuite},
-	{"entries", entrySearch},
-	{"python", pythonEvents},
-	{"lsp", lspFigures},
-	{"why", goEscapes},
-	{"timeline", timelineCost},
+	{"go", goWorkloads, false},
+	{"probes", goProbes, false},
+	{"gonum", goProbesGonum, true},
+	{"suite", goSuite, false},
+	{"entries", entrySearch, false},
+	{"python", pythonEvents, false},
+	{"lsp", lspFigures, false},
+	{"why", goEscapes, false},
+	{"timeline", timelineCost, false},
 }
 
 func main() {
 	var (
 		reps   = flag.Int("reps", 5, "timed repetitions of each side of a Go figure (the Python and LSP figures scale from it)")
-		only   = flag.String("only", "", "comma-separated figure groups to run: go, suite, entries, python, lsp, why, timeline (default all)")
+		only   = flag.String("only", "", "comma-separated figure groups to run: go, probes, gonum, suite, entries, python, lsp, why, timeline (default all but gonum)")
 		out    = flag.String("out", "BENCHMARKS.md", "write the report to `FILE` (empty: do not write)")
 		python = flag.String("python", "/usr/bin/python3", "interpreter with memory_profiler (Debian python3-memory-profiler)")
 	)
@@ -91,20 +98,23 @@ func main() {
 	os.Exit(run(ctx, selected, *reps, *python, *out))
 }
 
-// selectFigures parses -only.
+// selectFigures parses -only; without it, every group but the opt-in ones.
 func selectFigures(only string) (map[string]bool, error) {
-	known := map[string]bool{}
+	known, byDefault := map[string]bool{}, map[string]bool{}
+	var names []string
 	for _, f := range figures {
 		known[f.name] = true
+		byDefault[f.name] = !f.optIn
+		names = append(names, f.name)
 	}
 	if strings.TrimSpace(only) == "" {
-		return known, nil
+		return byDefault, nil
 	}
 	sel := map[string]bool{}
 	for _, name := range strings.Split(only, ",") {
 		name = strings.TrimSpace(name)
 		if !known[name] {
-			return nil, fmt.Errorf("unknown figure group %q (want go, suite, entries, python, lsp, why or timeline)", name)
+			return nil, fmt.Errorf("unknown figure group %q (want one of %s)", name, strings.Join(names, ", "))
 		}
 		sel[name] = true
 	}

@@ -17,10 +17,16 @@ type row struct {
 	goal     string
 	met      bool
 	detail   string // how it was measured, phases; printed under the table
+	// reference marks a row that measures another tool beside memlens
+	// (its memlens column holds that tool's figure); it has no goal.
+	reference bool
 }
 
 // verdict is the table's last column.
 func (r row) verdict() string {
+	if r.reference {
+		return "reference"
+	}
 	if r.met {
 		return "met"
 	}

@@ -708,6 +708,15 @@ func FuzzInstrument(f *testing.F) {
 	for _, s := range fuzzSeeds(f) {
 		f.Add(s)
 	}
+	// Import every package a type check may need now, outside the fuzzed
+	// function: an import's first time runs code its later ones do not,
+	// which would make inputs look interesting for nothing (and then fail
+	// to minimize).
+	for _, pkg := range typeCheckPackages() {
+		if _, err := stdImporter().Import(pkg); err != nil {
+			f.Fatal(err)
+		}
+	}
 	f.Fuzz(fuzzInstrument)
 }
 
