@@ -49,10 +49,36 @@ func (r *goRun) build(ctx context.Context) error {
 	args = append(args, flags...)
 	args = append(args, ".")
 	r.req.Progress(Progress{Stage: StageBuilding, Message: fmt.Sprintf("building %s for %s", r.entry.Pkg.ImportPath, r.entry.Describe)})
+	env := append(os.Environ(), r.req.Env...)
+	// A cached program built from what is there now needs no go command
+	// (see buildcheck.go); otherwise the inputs are listed while go builds.
+	var key string
+	var inputs chan []string
+	if out != r.bin {
+		key, _ = buildKey(r.entry.Pkg.Dir, r.tmp, args, env, r.ov.replace)
+		if key != "" && upToDate(out, key) {
+			r.readEscapes()
+			return linkOrCopy(out, r.bin)
+		}
+		forgetInputs(out)
+		if key != "" {
+			inputs = make(chan []string, 1)
+			go func() {
+				files, _ := listInputs(ctx, r.entry.Pkg.Dir, overlayFile, flags, env)
+				inputs <- files
+			}()
+		}
+	}
+	start := time.Now()
 	cmd := exec.Command("go", args...)
 	cmd.Dir = r.entry.Pkg.Dir
-	cmd.Env = append(os.Environ(), r.req.Env...)
+	cmd.Env = env
 	bo := runProcess(ctx, cmd, time.Until(r.deadline), nil)
+	if inputs != nil {
+		if files := <-inputs; files != nil && bo.Err == nil && bo.Status == profile.StatusOK {
+			recordInputs(out, key, files, start)
+		}
+	}
 	switch {
 	case bo.Err != nil:
 		return fmt.Errorf("go build: %v", bo.Err)
