@@ -27,8 +27,8 @@ import (
 //
 // The mapping (the counters file, see instrument.ReadCounters) holds a
 // header, a table of the targets' blocks, the RSS arrays and one block per
-// target. A block is a control line holding the pool bitmap, a line of
-// memlensR busy words per P, and rows. A row's word 0 counts the target's calls, word s
+// target. A block is a control line holding the pool bitmap, a control
+// block per P (memlensPCtl bytes: a hint, memlensR busy words), and rows. A row's word 0 counts the target's calls, word s
 // (s ≥ 1) the target's line slot s-1; a reader sums the rows. Row 0 is
 // shared and updated with atomic adds; every other row belongs to at most
 // one running call at a time, which updates it with plain adds: memlensR
@@ -182,24 +182,27 @@ func memlensProcUnpin()
 // memlensClaim gives a call of target id (or of a function literal in it)
 // a row of its own: a free one of its P's rows, else a pool row, else the
 // shared one. While pinned to its P (no preemption) a goroutine is the only
-// one claiming that P's rows, so a plain load and store claim one; a row is
-// released by its holder alone, wherever it runs then. Each P's busy words
-// have a cache line of their own. A target's call (enter) also counts the
-// call and the func line.
+// one claiming that P's rows, so plain loads and stores claim one; a row is
+// released by its holder alone, wherever it runs then. Each P's control
+// block (a hint, then a busy word per row) has cache lines of its own; the
+// hint, touched by the P's claims only, is where the next free row likely
+// is: the one after the last claimed (a recursion takes one row per level).
+// A target's call (enter) also counts the call and the func line.
 func memlensClaim(id int, enter bool) memlensFrame {
 	f := &memlensMem.fns[id]
 	pid := memlensProcPin()
 	if pid < memlensNP {
-		b := (*uint32)(memlensunsafe.Add(f.ctl, 64*(1+pid)))
-		if memlensLoadBusy(b) == 0 {
-			memlensStoreBusy(b, 1)
+		c := (*[1 + memlensR]uint32)(memlensunsafe.Add(f.ctl, 64+memlensPCtl*pid))
+		if r := c[0]; r < memlensR && memlensLoadBusy(&c[1+r]) == 0 {
+			memlensStoreBusy(&c[1+r], 1)
+			c[0] = r + 1
 			memlensProcUnpin()
-			row := memlensunsafe.Add(f.rows, uintptr(1+memlensR*pid)*f.stride)
+			row := memlensunsafe.Add(f.rows, uintptr(1+memlensR*pid+int(r))*f.stride)
 			if enter {
 				(*[2]uint64)(row)[0]++
 				(*[2]uint64)(row)[1]++
 			}
-			return memlensFrame{row: row, busy: memlensunsafe.Pointer(b)}
+			return memlensFrame{row: row, busy: memlensunsafe.Pointer(&c[1+r])}
 		}
 	}
 	fr := memlensClaimMore(f, pid)
@@ -210,18 +213,20 @@ func memlensClaim(id int, enter bool) memlensFrame {
 	return fr
 }
 
-// memlensClaimMore is memlensClaim, still pinned, when the P's first row is
-// taken.
+// memlensClaimMore is memlensClaim, still pinned, when the hinted row is
+// taken: it looks at the P's other rows, from the hint on and around.
 //
 //go:noinline
 func memlensClaimMore(f *memlensFn, pid int) memlensFrame {
 	if pid < memlensNP {
-		b := (*[memlensR]uint32)(memlensunsafe.Add(f.ctl, 64*(1+pid)))
-		for r := 1; r < memlensR; r++ {
-			if memlensLoadBusy(&b[r]) == 0 {
-				memlensStoreBusy(&b[r], 1)
+		c := (*[1 + memlensR]uint32)(memlensunsafe.Add(f.ctl, 64+memlensPCtl*pid))
+		for i := uint32(0); i < memlensR; i++ {
+			r := (c[0] + i) % memlensR
+			if memlensLoadBusy(&c[1+r]) == 0 {
+				memlensStoreBusy(&c[1+r], 1)
+				c[0] = r + 1
 				memlensProcUnpin()
-				return memlensFrame{row: memlensunsafe.Add(f.rows, uintptr(1+memlensR*pid+r)*f.stride), busy: memlensunsafe.Pointer(&b[r])}
+				return memlensFrame{row: memlensunsafe.Add(f.rows, uintptr(1+memlensR*pid+int(r))*f.stride), busy: memlensunsafe.Pointer(&c[1+r])}
 			}
 		}
 	}

@@ -107,7 +107,7 @@ func rowKinds(t *testing.T, name string) []rowUse {
 	for f := range w(16) {
 		e := counterHeader + counterEntry*f
 		nlines, rows, nrows, stride := w(e+8), w(e+16), w(e+24), w(e+32)
-		np := (nrows - 1 - poolRows) / perPRows
+		np := uint64(rowPs())
 		var u rowUse
 		for r := range nrows {
 			for i := range 1 + nlines {
@@ -115,7 +115,7 @@ func rowKinds(t *testing.T, name string) []rowUse {
 				switch {
 				case r == 0:
 					u.shared += v
-				case r <= np*perPRows:
+				case r <= np*uint64(perPRows(int(np))):
 					u.perP += v
 				default:
 					u.pool += v

@@ -80,14 +80,25 @@ type targetRange struct {
 }
 
 // Rows of a target's block besides the shared one (see the runtime's
-// memlensClaim): perPRows for each of the first maxPRows Ps (as many as the
-// machine has CPUs), then poolRows for any P. Calls running the same code
-// at once, or recursing, beyond that share one row with atomic adds.
+// memlensClaim): perPRows(np) for each of the first np Ps (as many as the
+// machine has CPUs, up to maxPRows), then poolRows for any P. Calls running
+// the same code at once, or recursing, beyond that share one row with
+// atomic adds. A P has as many rows as a recursion may go deep before it
+// reaches the pool, within a budget of rows per target for all Ps.
 const (
-	perPRows = 4
-	maxPRows = 64
-	poolRows = 16
+	maxPRows    = 64
+	pRowsBudget = 128
+	poolRows    = 16
 )
+
+// rowPs is how many Ps have rows of their own: one per CPU, up to maxPRows.
+func rowPs() int { return min(max(runtime.NumCPU(), 1), maxPRows) }
+
+func perPRows(np int) int { return min(max(pRowsBudget/np, 4), 32) }
+
+// pCtlSize is the size of a P's control block: a hint and a busy word per
+// row, on cache lines of its own.
+func pCtlSize(np int) int { return (4*(1+perPRows(np)) + 63) &^ 63 }
 
 // counterBlock is one target's part of the counters file (see
 // ReadCounters): a control line, then rows of stride bytes.
@@ -113,8 +124,8 @@ func counterLayout(nlines []int, np int) (blocks []counterBlock, rssOff, size in
 	for _, n := range nlines {
 		b := counterBlock{slot0: slot0, nlines: n, ctl: off}
 		slot0 += n
-		b.rows = off + 64*(1+np) // the pool bitmap, then each P's busy words on a line of their own
-		b.nrows = 1 + perPRows*np + poolRows
+		b.rows = off + 64 + np*pCtlSize(np) // the pool bitmap, then each P's control block
+		b.nrows = 1 + perPRows(np)*np + poolRows
 		b.stride = align(8 * (1 + n))
 		off = b.rows + b.nrows*b.stride
 		blocks = append(blocks, b)
@@ -134,7 +145,7 @@ func genRuntime(pkgName, path string, index int, nlines []int, opt Options, targ
 	if interval < 0 {
 		interval = 0
 	}
-	np := min(max(runtime.NumCPU(), 1), maxPRows)
+	np := rowPs()
 	blocks, rssOff, size := counterLayout(nlines, np)
 	slots := 0
 	for _, n := range nlines {
@@ -154,6 +165,7 @@ const (
 	memlensRSSOff   = %d
 	memlensNP       = %d
 	memlensR        = %d
+	memlensPCtl     = %d
 	memlensK        = %d
 	memlensRSS      = %t
 	memlensAllocs   = %t
@@ -169,7 +181,7 @@ const (
 
 // memlensFnTab locates each target's block in the counters file.
 var memlensFnTab = [memlensNFuncs]memlensFnDesc{
-`, index, len(nlines), slots, counterMagic, size, rssOff, np, perPRows, poolRows, opt.RSS, opt.Allocs, int64(interval), time.Duration(interval), strconv.Quote(path),
+`, index, len(nlines), slots, counterMagic, size, rssOff, np, perPRows(np), pCtlSize(np), poolRows, opt.RSS, opt.Allocs, int64(interval), time.Duration(interval), strconv.Quote(path),
 		opt.Timeline > 0, int64(opt.Timeline), opt.Timeline, index+1, timelineMagic, timelineDoubleAt)
 	for _, k := range blocks {
 		fmt.Fprintf(&b, "\t{%d, %d, %d, %d, %d, %d},\n", k.slot0, k.nlines, k.ctl, k.rows, k.nrows, k.stride)
