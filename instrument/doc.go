@@ -75,17 +75,19 @@
 // to release, a pointer to the RSS state), so the compiler keeps it in
 // registers. Claiming takes, in order:
 //
-//   - one of the 4 rows of the P (scheduler processor) the goroutine runs
-//     on, for the first min(NumCPU, 64) Ps: the goroutine pins itself to
-//     its P (runtime.procPin, so nothing else runs there meanwhile), finds a
-//     row whose busy word is 0 and sets it, with plain loads and stores; the
-//     holder clears the word when it leaves, from whichever P it runs on
-//     then (amd64 keeps stores in order, other architectures use atomic
-//     loads and stores). No atomic read-modify-write: a call costs about
-//     the price of two small function calls and a defer;
-//   - else one of 16 pool rows, by compare-and-swap on a bitmap (recursion,
-//     several goroutines preempted inside the same target on one P, Ps
-//     beyond the first 64);
+//   - one of the rows of the P (scheduler processor) the goroutine runs on,
+//     for the first min(NumCPU, 64) Ps, each with 128/Ps of them (4 to 32):
+//     the goroutine pins itself to its P (runtime.procPin, so nothing else
+//     runs there meanwhile), takes the row after the one it took last if
+//     its busy word is 0 (else the next free one) and sets the word, with
+//     plain loads and stores; the holder clears the word when it leaves,
+//     from whichever P it runs on then (amd64 keeps loads in order and
+//     stores in order; other architectures use atomic loads and stores). No
+//     atomic read-modify-write: a call costs about two small function calls
+//     and a defer, and a recursion takes one row per level;
+//   - else one of 16 pool rows, by compare-and-swap on a bitmap (a
+//     recursion deeper than the P's rows, many goroutines preempted inside
+//     the same target on one P, Ps beyond the first 64);
 //   - else the shared row, which the probes update with atomic adds.
 //
 // Counts are therefore exact whatever runs concurrently: loops, recursion,
