@@ -267,7 +267,7 @@
 // The runtime imports only math/bits, os, runtime, runtime/metrics, strconv, sync,
 // sync/atomic, syscall, time and unsafe (under memlens-prefixed names, so package-level names of
 // the user's package cannot clash), compiles at any language version from
-// Go 1.21, and is Linux-only (/proc/self/statm, mmap).
+// Go 1.12, and is Linux-only (/proc/self/statm, mmap).
 //
 // # Cost
 //

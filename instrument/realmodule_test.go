@@ -20,11 +20,15 @@ import (
 )
 
 // realModule is code nobody here wrote, pinned: CI fetches it (.ci/run);
-// once in the module cache the test runs offline.
-const (
-	realModule  = "golang.org/x/text@v0.31.0"
-	realPackage = "./unicode/norm"
-)
+// once in the module cache the test runs offline. MEMLENS_REAL_MODULE
+// ("module@version ./package") checks another, e.g.
+// "gonum.org/v1/gonum@v0.17.0 ./mat".
+var realModule, realPackage = func() (string, string) {
+	if m, p, ok := strings.Cut(os.Getenv("MEMLENS_REAL_MODULE"), " "); ok {
+		return m, p
+	}
+	return "golang.org/x/text@v0.31.0", "./unicode/norm"
+}()
 
 // TestCountsOnRealModule instruments every function of a real package (its
 // files and internal test files), counts only, runs the package's own tests

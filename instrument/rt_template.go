@@ -4,7 +4,8 @@
 // (see runtime.go, which prepends the generated constants and targets and
 // replaces everything up to the package clause). Every top-level name starts
 // with memlens: it shares the package namespace with the user's code. It
-// must compile at the user's language version: no min/max builtins, no
+// must compile at the user's language version, down to Go 1.12: no
+// unsafe.Add or unsafe.Slice, no clear/min/max builtins, no 0o literals, no
 // range-over-int, no generics.
 
 package memlensrt
@@ -55,6 +56,12 @@ type memlensMapping struct {
 	fns  [memlensNFuncs]memlensFn
 }
 
+// memlensAdd is unsafe.Add, which needs Go 1.17: the runtime compiles at
+// the user's language version.
+func memlensAdd(p memlensunsafe.Pointer, n uintptr) memlensunsafe.Pointer {
+	return memlensunsafe.Pointer(uintptr(p) + n)
+}
+
 // memlensMem is initialised by an expression so that Go's dependency-ordered
 // package initialisation sets it up before any package-level variable whose
 // initialiser calls a target.
@@ -65,8 +72,8 @@ func memlensOpen() *memlensMapping {
 	for i := range memlensFnTab {
 		d := &memlensFnTab[i]
 		m.fns[i] = memlensFn{
-			ctl:    memlensunsafe.Add(m.base, d.ctl),
-			rows:   memlensunsafe.Add(m.base, d.rows),
+			ctl:    memlensAdd(m.base, d.ctl),
+			rows:   memlensAdd(m.base, d.rows),
 			stride: d.stride,
 			slot0:  int(d.slot0),
 		}
@@ -87,7 +94,7 @@ func memlensMap() memlensunsafe.Pointer {
 		return memlensAnon()
 	}
 	name := dir + "/counters-" + memlensstrconv.Itoa(memlensIndex) + "-" + memlensstrconv.Itoa(memlensos.Getpid())
-	f, err := memlensos.OpenFile(name, memlensos.O_RDWR|memlensos.O_CREATE, 0o644)
+	f, err := memlensos.OpenFile(name, memlensos.O_RDWR|memlensos.O_CREATE, 0644)
 	if err != nil {
 		println("memlens: counters:", err.Error())
 		return memlensAnon()
@@ -134,16 +141,18 @@ func memlensHeader(base memlensunsafe.Pointer) memlensunsafe.Pointer {
 	magic := memlensatomic.LoadUint64(&h[0])
 	same := magic == memlensMagic && *h == want
 	for i := range memlensFnTab {
-		same = same && *(*[6]uint64)(memlensunsafe.Add(base, 64+48*i)) == memlensEntry(i)
+		same = same && *(*[6]uint64)(memlensAdd(base, uintptr(64+48*i))) == memlensEntry(i)
 	}
 	if same {
 		return base
 	}
 	if magic != 0 {
-		clear(memlensunsafe.Slice((*byte)(base), memlensSize))
+		for off := 0; off < memlensSize; off += 8 {
+			*(*uint64)(memlensAdd(base, uintptr(off))) = 0
+		}
 	}
 	for i := range memlensFnTab {
-		*(*[6]uint64)(memlensunsafe.Add(base, 64+48*i)) = memlensEntry(i)
+		*(*[6]uint64)(memlensAdd(base, uintptr(64+48*i))) = memlensEntry(i)
 	}
 	for i := 1; i < 8; i++ {
 		h[i] = want[i]
@@ -192,12 +201,12 @@ func memlensClaim(id int, enter bool) memlensFrame {
 	f := &memlensMem.fns[id]
 	pid := memlensProcPin()
 	if pid < memlensNP {
-		c := (*[1 + memlensR]uint32)(memlensunsafe.Add(f.ctl, 64+memlensPCtl*pid))
+		c := (*[1 + memlensR]uint32)(memlensAdd(f.ctl, uintptr(64+memlensPCtl*pid)))
 		if r := c[0]; r < memlensR && memlensLoadBusy(&c[1+r]) == 0 {
 			memlensStoreBusy(&c[1+r], 1)
 			c[0] = r + 1
 			memlensProcUnpin()
-			row := memlensunsafe.Add(f.rows, uintptr(1+memlensR*pid+int(r))*f.stride)
+			row := memlensAdd(f.rows, uintptr(1+memlensR*pid+int(r))*f.stride)
 			if enter {
 				(*[2]uint64)(row)[0]++
 				(*[2]uint64)(row)[1]++
@@ -219,14 +228,14 @@ func memlensClaim(id int, enter bool) memlensFrame {
 //go:noinline
 func memlensClaimMore(f *memlensFn, pid int) memlensFrame {
 	if pid < memlensNP {
-		c := (*[1 + memlensR]uint32)(memlensunsafe.Add(f.ctl, 64+memlensPCtl*pid))
+		c := (*[1 + memlensR]uint32)(memlensAdd(f.ctl, uintptr(64+memlensPCtl*pid)))
 		for i := uint32(0); i < memlensR; i++ {
 			r := (c[0] + i) % memlensR
 			if memlensLoadBusy(&c[1+r]) == 0 {
 				memlensStoreBusy(&c[1+r], 1)
 				c[0] = r + 1
 				memlensProcUnpin()
-				return memlensFrame{row: memlensunsafe.Add(f.rows, uintptr(1+memlensR*pid+int(r))*f.stride), busy: memlensunsafe.Pointer(&c[1+r])}
+				return memlensFrame{row: memlensAdd(f.rows, uintptr(1+memlensR*pid+int(r))*f.stride), busy: memlensunsafe.Pointer(&c[1+r])}
 			}
 		}
 	}
@@ -240,7 +249,7 @@ func memlensClaimMore(f *memlensFn, pid int) memlensFrame {
 		m := ^w & (w + 1) // the lowest free row
 		if memlensatomic.CompareAndSwapUint64(bm, w, w|m) {
 			r := 1 + memlensNP*memlensR + memlensbits.TrailingZeros64(m)
-			return memlensFrame{row: memlensunsafe.Add(f.rows, uintptr(r)*f.stride), busy: memlensunsafe.Pointer(bm), mask: m}
+			return memlensFrame{row: memlensAdd(f.rows, uintptr(r)*f.stride), busy: memlensunsafe.Pointer(bm), mask: m}
 		}
 	}
 }
@@ -276,7 +285,7 @@ func memlensRelease(fr memlensFrame) {
 
 // memlensInc adds one to word s of the call's row.
 func memlensInc(fr memlensFrame, s int) {
-	c := (*uint64)(memlensunsafe.Add(fr.row, s*8))
+	c := (*uint64)(memlensAdd(fr.row, uintptr(s*8)))
 	if fr.busy != nil {
 		*c++
 	} else {
@@ -373,7 +382,7 @@ func memlensCalls() uint64 {
 	for i := range memlensMem.fns {
 		f := &memlensMem.fns[i]
 		for r := 0; r < 1+memlensNP*memlensR+memlensK; r++ {
-			n += memlensatomic.LoadUint64((*uint64)(memlensunsafe.Add(f.rows, uintptr(r)*f.stride)))
+			n += memlensatomic.LoadUint64((*uint64)(memlensAdd(f.rows, uintptr(r)*f.stride)))
 		}
 	}
 	return n
@@ -383,11 +392,11 @@ func memlensCalls() uint64 {
 
 // memlensMemMax and memlensIncSum are global slot s's RSS figures.
 func memlensMemMax(s int) *uint64 {
-	return (*uint64)(memlensunsafe.Add(memlensMem.base, memlensRSSOff+8*s))
+	return (*uint64)(memlensAdd(memlensMem.base, uintptr(memlensRSSOff+8*s)))
 }
 
 func memlensIncSum(s int) *int64 {
-	return (*int64)(memlensunsafe.Add(memlensMem.base, memlensRSSOff+8*(memlensNSlots+s)))
+	return (*int64)(memlensAdd(memlensMem.base, uintptr(memlensRSSOff+8*(memlensNSlots+s))))
 }
 
 // memlensStep ends the run of the call's open slot at a new reading and
@@ -518,7 +527,7 @@ func memlensOpenShared() *memlensShared {
 	}
 	memlensAddExitHook(memlensHook{F: memlensExitDump, RunOnFailure: true})
 	name := dir + "/shared-" + memlensstrconv.Itoa(memlensos.Getpid())
-	f, err := memlensos.OpenFile(name, memlensos.O_RDWR|memlensos.O_CREATE, 0o644)
+	f, err := memlensos.OpenFile(name, memlensos.O_RDWR|memlensos.O_CREATE, 0644)
 	if err != nil {
 		return new(memlensShared)
 	}
@@ -863,7 +872,7 @@ func memlensDump(reason string, force bool) bool {
 	}
 	out = append(out, "end\n"...)
 	name := dir + "/allocs-" + memlensstrconv.Itoa(memlensIndex) + "-" + memlensstrconv.Itoa(memlensos.Getpid())
-	if err := memlensos.WriteFile(name+".tmp", out, 0o644); err == nil {
+	if err := memlensos.WriteFile(name+".tmp", out, 0644); err == nil {
 		memlensos.Rename(name+".tmp", name)
 	}
 	memlensLastEnd = memlensNanotime()

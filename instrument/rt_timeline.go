@@ -98,7 +98,7 @@ func memlensTLOpen() *memlensTLShared {
 		return new(memlensTLShared)
 	}
 	pid := memlensstrconv.Itoa(memlensos.Getpid())
-	f, err := memlensos.OpenFile(dir+"/tlshared-"+pid, memlensos.O_RDWR|memlensos.O_CREATE, 0o644)
+	f, err := memlensos.OpenFile(dir+"/tlshared-"+pid, memlensos.O_RDWR|memlensos.O_CREATE, 0644)
 	if err != nil {
 		return new(memlensTLShared)
 	}
@@ -121,7 +121,7 @@ func memlensTLOpen() *memlensTLShared {
 // memlensTLStartSampler writes the timeline file's header and first
 // sample, registers the last sample at exit, and starts the sampler.
 func memlensTLStartSampler(name string, sh *memlensTLShared) {
-	fd, err := memlenssyscall.Open(name, memlenssyscall.O_WRONLY|memlenssyscall.O_CREAT|memlenssyscall.O_TRUNC|memlenssyscall.O_CLOEXEC, 0o644)
+	fd, err := memlenssyscall.Open(name, memlenssyscall.O_WRONLY|memlenssyscall.O_CREAT|memlenssyscall.O_TRUNC|memlenssyscall.O_CLOEXEC, 0644)
 	if err != nil {
 		println("memlens: timeline:", err.Error())
 		return
