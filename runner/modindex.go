@@ -79,7 +79,15 @@ func listModPkgs(ctx context.Context, dir string, patterns []string, overlay map
 	if err != nil {
 		return nil, err
 	}
-	local := func(p *packages.Package) bool { return p.Module != nil && p.Module.Main }
+	// The main modules' packages; outside modules (GOPATH mode), the
+	// packages listed themselves.
+	listedID := map[string]bool{}
+	for _, p := range listed {
+		listedID[p.ID] = true
+	}
+	local := func(p *packages.Package) bool {
+		return p.Module != nil && p.Module.Main || p.Module == nil && listedID[p.ID]
+	}
 	var out []*modPkg
 	seen := map[string]bool{}
 	var visit func(p *packages.Package)
@@ -423,7 +431,15 @@ func (s *graphStore) once(key string, build func()) {
 func (s *graphStore) listing(ctx context.Context, dir string, patterns []string, overlay map[string][]byte, buildFlags []string, fresh bool) (*modIndex, error) {
 	roots, defs, err := moduleRoots(dir)
 	if err != nil {
-		return nil, err
+		if len(patterns) == 0 {
+			return nil, err
+		}
+		// Not in a module (GOPATH mode): no key to cache by, list.
+		pkgs, err := listModPkgs(ctx, dir, patterns, overlay, buildFlags)
+		if err != nil {
+			return nil, err
+		}
+		return &modIndex{Pkgs: pkgs}, nil
 	}
 	modKey, err := moduleKey(roots, defs, overlay, buildFlags)
 	if err != nil {

@@ -133,3 +133,32 @@ func TestLRU(t *testing.T) {
 		t.Errorf("kept the least recently used entry b: %v", c.m)
 	}
 }
+
+// Outside modules (GOPATH mode) the package's own tests are still found;
+// there is no module to search beyond it.
+func TestEntryInGOPATHMode(t *testing.T) {
+	gopath := t.TempDir()
+	dir := filepath.Join(gopath, "src", "foo")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{
+		"foo.go":      "package foo\n\nimport \"strings\"\n\nfunc Up(s string) string {\n\treturn strings.ToUpper(s + s)\n}\n\nfunc Down(s string) string {\n\treturn strings.ToLower(s)\n}\n",
+		"foo_test.go": "package foo\n\nimport \"testing\"\n\nfunc TestUp(t *testing.T) {\n\tif Up(\"a\") != \"AA\" {\n\t\tt.Fatal()\n\t}\n}\n",
+	}
+	for name, src := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("GOPATH", gopath)
+	t.Setenv("GO111MODULE", "off")
+	s := newGraphStore()
+	s.dir = ""
+	if got := searchWith(t, s, Request{Dir: dir, Target: ".", Funcs: []string{"Up"}}); got != "go test -run ^(TestUp)$ (tests that reach Up)" {
+		t.Errorf("Up: %q", got)
+	}
+	if got := searchWith(t, s, Request{Dir: dir, Target: ".", Funcs: []string{"Down"}}); !strings.Contains(got, "the module search failed: ") {
+		t.Errorf("Down: %q, want an error that says the module search failed", got)
+	}
+}
