@@ -284,6 +284,7 @@ func runPythonCases(t *testing.T, py string) {
 		args    []string
 		env     []string
 		timeout time.Duration
+		sample  time.Duration // the timeline's interval, when not the default
 		status  profile.Status
 		exit    int
 		output  string // the program's output contains this
@@ -385,6 +386,20 @@ func runPythonCases(t *testing.T, py string) {
 				// with no net change.
 				if l, _ := f.Line(11); l.PeakAllocBytes < 16*mib || l.AllocBytes < 16*mib || l.NetAllocBytes > mib {
 					t.Errorf("line 11 = %+v, want 16 MiB allocated (and as the peak) freed within the line", l)
+				}
+			}},
+		{script: "spikes.py", sample: time.Millisecond, status: profile.StatusOK, output: "spiked 8388608000",
+			fns: []fnWant{{"spikes", 1, map[int]uint64{8: 1, 10: 1, 11: 2001, 12: 2000, 13: 1}}},
+			check: func(t *testing.T, r *profile.Result) {
+				// Every 4 MiB spike counts once, however often the sampler
+				// read and reset the peak meanwhile (the rest of the line's
+				// allocations are ints, a few dozen bytes a run).
+				l, _ := r.Functions[0].Line(12)
+				if spikes := l.AllocBytes / (4 * mib); resetPeak && spikes != 2000 {
+					t.Errorf("line 12 allocated %d B: %d spikes of 4 MiB, want 2000", l.AllocBytes, spikes)
+				}
+				if r.Timeline == nil || len(r.Timeline.Samples) < 10 {
+					t.Errorf("timeline %+v, want a 1 ms one", r.Timeline)
 				}
 			}},
 		{script: "churn.py", funcs: []string{"churn"}, status: profile.StatusOK, output: "churned 8388608",
@@ -518,7 +533,7 @@ func runPythonCases(t *testing.T, py string) {
 			name = c.name
 		}
 		t.Run(name, func(t *testing.T) {
-			r := profilePy(t, Request{Target: c.script, Funcs: c.funcs, Args: c.args, Timeout: c.timeout, Env: c.env, Python: py})
+			r := profilePy(t, Request{Target: c.script, Funcs: c.funcs, Args: c.args, Timeout: c.timeout, Env: c.env, Python: py, SampleInterval: c.sample})
 			if r.Status != c.status || r.ExitCode != c.exit {
 				t.Fatalf("status %s exit %d (%s), want %s exit %d\n%s", r.Status, r.ExitCode, r.Message, c.status, c.exit, r.Output)
 			}

@@ -76,6 +76,8 @@ _TRACER_FILE = os.path.abspath(__file__)
 _ENTRY_FILE = os.path.join(os.path.dirname(_TRACER_FILE), "memlens_entry.py")
 _OWN_FILES = frozenset((_TRACER_FILE, _ENTRY_FILE))  # memlens's code: never profiled
 _OUT = os.environ.get("MEMLENS_OUT", "")
+_OUT_B = os.fsencode(_OUT)
+_OUT_TMP_B = os.fsencode(_OUT + ".tmp")
 _NAMES = frozenset(n for n in os.environ.get("MEMLENS_FUNCS", "").split("\n") if n)  # one name a line
 _LAST_NAMES = frozenset(n.rsplit(".", 1)[-1] for n in _NAMES)  # a code object's co_name is one of these
 # How the program runs (main): "script" (the default), "module" (as
@@ -158,6 +160,49 @@ except (OSError, AttributeError, ValueError):
     def rss_bytes():
         """Peak resident set size (the best resource offers without /proc)."""
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * _rss_scale
+
+
+# --- writes that keep the GIL -------------------------------------------------
+
+# The flusher and the sampler read the traced heap's peak, write, and reset
+# the peak. os.write lets go of the GIL, so the program's thread could run
+# in between, and a buffer it allocated and freed before the reset would
+# vanish from its line (seen: one 4 MiB spike in 300 lost at 1 ms
+# sampling). write(2) through ctypes.PyDLL keeps the GIL: nothing of the
+# program runs from the reading to the reset. Without ctypes, os.write.
+
+def _write_rest(fd, data, n, size):
+    """Writes data[n:size] (bytes, or a ctypes buffer) with os.write; False on error."""
+    view = memoryview(data)
+    try:
+        while n < size:
+            n += os.write(fd, view[n:size])
+    except OSError:
+        return False
+    return True
+
+
+def _gil_write(fd, data, size):
+    """Writes data[:size] whole; False on error."""
+    return _write_rest(fd, data, 0, size)
+
+
+try:
+    import ctypes
+
+    _c_write = ctypes.PyDLL(None).write  # an own PyDLL: the program's ctypes set-up stays its own
+    _c_write.restype = ctypes.c_ssize_t
+
+    def _gil_write(fd, data, size):  # noqa: F811
+        """Writes data[:size] whole, keeping the GIL; False on error."""
+        w = _c_write(fd, data, size)
+        if w == size:
+            return True
+        if w < 0:
+            return False
+        return _write_rest(fd, data, w, size)  # a short write: rare on a regular file
+except Exception:
+    pass
 
 
 # --- functions and their source layout ---------------------------------------
@@ -1059,15 +1104,13 @@ def _json_value(v, put):
 
 def _store(data):
     """Writes data to _OUT whole: the reader never sees half a file."""
-    tmp = _OUT + ".tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    fd = os.open(_OUT_TMP_B, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        n = os.write(fd, data)
-        while n < len(data):  # a short write: rare on a regular file
-            n += os.write(fd, data[n:])
+        if not _write_rest(fd, data, 0, len(data)):
+            raise OSError("memlens: cannot write " + _OUT)
     finally:
         os.close(fd)
-    os.replace(tmp, _OUT)
+    os.replace(_OUT_TMP_B, _OUT_B)
 
 
 def _write(final):
@@ -1128,25 +1171,38 @@ def _flush_unseen():
     if not _OUT:
         return
     with _write_lock:
+        # Opened before the peak is read and closed after it is reset: both
+        # let go of the GIL (see _gil_write). Bytes paths: a str one would
+        # be encoded into a new object after the reset.
+        try:
+            fd = os.open(_OUT_TMP_B, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        except OSError:
+            return  # retried next time; the final write reports
         _, pk = _traced()
         top = _last[2].top
         if top is not None and pk > top.hi:
             top.hi = pk
+        pk = top = None
         try:
             data = _encode(False)
         except Exception:
-            return  # retried next time; the final write reports
-        size = sys.getsizeof(data)
-        _last[0] += size
-        try:
-            _store(data)
-        except Exception:
-            pass  # a failed periodic write is retried next time; the final one reports
-        # Back to back, so that no reader (3.10+: no thread switch at all
-        # between them) sees the buffer freed with its discount in place.
-        _last[0] -= size
-        data = None
+            data = None  # retried next time; the final write reports
+        ok = False
+        if data is not None:
+            size = sys.getsizeof(data)
+            _last[0] += size
+            ok = _gil_write(fd, data, len(data))
+            # Back to back, so that no reader (3.10+: no thread switch at all
+            # between them) sees the buffer freed with its discount in place.
+            _last[0] -= size
+            data = size = None
         _reset_peak()
+        try:
+            os.close(fd)
+            if ok:
+                os.replace(_OUT_TMP_B, _OUT_B)
+        except OSError:
+            pass  # a failed periodic write is retried next time; the final one reports
 
 
 def _warm_up():
@@ -1259,7 +1315,10 @@ def _tl_start(main_ts):
     import struct
 
     _tl_record = struct.Struct("<qQQIIII")
-    _tl_buf = bytearray(_tl_record.size * _TL_DEPTH)
+    try:
+        _tl_buf = ctypes.create_string_buffer(_tl_record.size * _TL_DEPTH)  # _gil_write's
+    except NameError:
+        _tl_buf = bytearray(_tl_record.size * _TL_DEPTH)
     try:
         _tl_fd[0] = os.open(_TL_OUT, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
     except OSError as e:
@@ -1267,7 +1326,8 @@ def _tl_start(main_ts):
         return
     _tl_main[0] = main_ts
     _tl_t0[0] = _now()
-    _tl_sample(1)
+    with _tl_lock:
+        _tl_sample(1)
     threading.Thread(target=_tl_sampler, name="memlens-timeline", daemon=True).start()
 
 
@@ -1281,36 +1341,31 @@ def _tl_running():
 
 
 def _tl_sample(flags):
-    """Appends one sample (holding _tl_lock: the sampler and the exit both
-    write). The records are all made before the write, which lets other
-    threads run: the frames must not move meanwhile."""
-    with _tl_lock:
-        if _tl_fd[0] < 0:
-            return
-        pack, buf, size = _tl_record.pack_into, _tl_buf, _tl_record.size
-        t = _now() - _tl_t0[0] if flags != 1 else 0
-        ft = _tl_running()
+    """Appends one sample. The caller holds _tl_lock: the sampler and the
+    exit both write."""
+    if _tl_fd[0] < 0:
+        return
+    pack, buf, size = _tl_record.pack_into, _tl_buf, _tl_record.size
+    t = _now() - _tl_t0[0] if flags != 1 else 0
+    ft = _tl_running()
+    n = 1
+    try:
+        if ft is None:
+            raise ValueError
+        pack(buf, 0, t, rss_bytes(), _traced()[0],
+             _all_funcs.index(ft.fn) + 1, ft.frame.f_lineno or 0, ft.fn.calls & 0xffffffff, flags)
+        outer = ft.parent
+        while outer is not None and n < _TL_DEPTH:
+            fn, frame = outer.fn, outer.frame
+            if fn is not None and frame is not None:
+                pack(buf, n * size, t, 0, 0, _all_funcs.index(fn) + 1, frame.f_lineno or 0, fn.calls & 0xffffffff, 4)
+                n += 1
+            outer = outer.parent
+    except (ValueError, AttributeError):  # nothing running, or it ended meanwhile
         n = 1
-        try:
-            if ft is None:
-                raise ValueError
-            pack(buf, 0, t, rss_bytes(), _traced()[0],
-                 _all_funcs.index(ft.fn) + 1, ft.frame.f_lineno or 0, ft.fn.calls & 0xffffffff, flags)
-            outer = ft.parent
-            while outer is not None and n < _TL_DEPTH:
-                fn, frame = outer.fn, outer.frame
-                if fn is not None and frame is not None:
-                    pack(buf, n * size, t, 0, 0, _all_funcs.index(fn) + 1, frame.f_lineno or 0, fn.calls & 0xffffffff, 4)
-                    n += 1
-                outer = outer.parent
-        except (ValueError, AttributeError):  # nothing running, or it ended meanwhile
-            n = 1
-            pack(buf, 0, t, rss_bytes(), _traced()[0], 0, 0, 0, flags)
-        t = ft = outer = fn = frame = None
-        try:
-            os.write(_tl_fd[0], buf if n == _TL_DEPTH else memoryview(buf)[:n * size])
-        except OSError:
-            pass
+        pack(buf, 0, t, rss_bytes(), _traced()[0], 0, 0, 0, flags)
+    t = ft = outer = fn = frame = None
+    _gil_write(_tl_fd[0], buf, n * size)
 
 
 def _tl_sampler():
@@ -1319,33 +1374,41 @@ def _tl_sampler():
     every = _TL_SECONDS
     n, limit = 1, _TL_DOUBLE_AT
     nxt = time.perf_counter() + every
+    d = every
     while True:
-        d = nxt - time.perf_counter()
         if d > 0:
             time.sleep(d)
         if _tl_stop_event.is_set():
             return
-        _, pk = _traced()
-        top = _last[2].top
-        if top is not None and pk > top.hi:
-            top.hi = pk  # the line's peak so far; the sample's own ints are not the line's
-        _tl_sample(0)
-        _reset_peak()
-        n += 1
-        if n >= limit:
-            every *= 2
-            limit *= 2
-        nxt += every
-        now = time.perf_counter()
-        if nxt <= now:  # late (a busy machine): skip the ticks missed
-            nxt = now + every
+        with _tl_lock:
+            # From reading the peak to resetting it nothing here lets go of
+            # the GIL (_gil_write), so the program cannot allocate meanwhile:
+            # the running line keeps its peak so far, and the ints and
+            # floats made here are not the line's.
+            _, pk = _traced()
+            top = _last[2].top
+            if top is not None and pk > top.hi:
+                top.hi = pk
+            pk = top = None
+            _tl_sample(0)
+            n += 1
+            if n >= limit:
+                every *= 2
+                limit *= 2
+            nxt += every
+            now = time.perf_counter()
+            if nxt <= now:  # late (a busy machine): skip the ticks missed
+                nxt = now + every
+            d = nxt - now
+            now = None
+            _reset_peak()
 
 
 def _tl_end():
     """The last record, at exit; the sampler stops."""
     _tl_stop_event.set()
-    _tl_sample(2)
     with _tl_lock:
+        _tl_sample(2)
         if _tl_fd[0] >= 0:
             os.close(_tl_fd[0])
             _tl_fd[0] = -1
