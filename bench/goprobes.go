@@ -81,8 +81,16 @@ func probeRows(ctx context.Context, e *env, mod, pkg, name string, reps int) ([]
 	plain := command{dir: mod, args: []string{"go", "test", "-count=1", "-run", run, pkg}}
 	count, atomic := cover("count"), cover("atomic")
 	memlens := command{dir: mod, args: []string{e.memlens, "profile", "--quiet", "--counts-only", "--test", alt, pkg}}
-	logf("  %s, %d functions: %d× (plain, cover count, cover atomic, memlens --counts-only)", name, nfuncs, reps)
-	ts, err := sideBySide(ctx, reps, plain, count, atomic, memlens)
+	// The whole runs include go test's link, which memlens skips when its
+	// cached program is current: the programs alone are compared too, the
+	// plain test binary against memlens's running stage.
+	bin := filepath.Join(e.tmp, "plain-"+filepath.Base(pkg)+".test")
+	if _, err := commandOutput(ctx, mod, "go", "test", "-c", "-o", bin, pkg); err != nil {
+		return nil, err
+	}
+	plainBin := command{dir: filepath.Join(mod, pkg), args: []string{bin, "-test.count=1", "-test.run", run}}
+	logf("  %s, %d functions: %d× (plain, cover count, cover atomic, memlens --counts-only, the plain test binary)", name, nfuncs, reps)
+	ts, err := sideBySide(ctx, reps, plain, count, atomic, memlens, plainBin)
 	if err != nil {
 		return nil, err
 	}
@@ -104,6 +112,7 @@ func probeRows(ctx context.Context, e *env, mod, pkg, name string, reps int) ([]
 		stretch = "missed"
 	}
 	r.detail += cpuNote + fmt.Sprintf("; stretch goal ≤ %.1f× (cover's count mode): %s", goalProbesStretch, stretch)
+	alone := programAloneRow(workload, ts[4], ts[3], showRun(plainBin, run))
 	ref := func(figure string, i int, c command) row {
 		x := compareRow(figure, workload, 0, ts[0], ts[i], fmt.Sprintf("`%s` against `%s`", showRun(c, run), showRun(plain, run)))
 		x.goal, x.reference = "—", true
@@ -111,9 +120,31 @@ func probeRows(ctx context.Context, e *env, mod, pkg, name string, reps int) ([]
 	}
 	return []row{
 		r,
+		alone,
 		ref("go test -covermode=count (reference, not memlens)", 1, count),
 		ref("go test -covermode=atomic (reference, not memlens)", 2, atomic),
 	}, nil
+}
+
+// programAloneRow compares memlens's running stage (its instrumented test
+// binary, from start to exit) with the plain test binary run directly.
+func programAloneRow(workload string, plainBin, memlens []timing, how string) row {
+	var running []time.Duration
+	for _, t := range memlens {
+		running = append(running, phaseDurations(t)["running"])
+	}
+	a, m := median(walls(plainBin)), median(running)
+	return row{
+		figure:   "Go counts only, every function: the test program alone",
+		workload: workload,
+		anchor:   seconds(a),
+		memlens:  seconds(m),
+		ratio:    ratio(float64(m), float64(a)),
+		goal:     fmt.Sprintf("≤ %.1f×", goalProbes),
+		met:      a > 0 && float64(m) <= goalProbes*float64(a),
+		detail: fmt.Sprintf("memlens's running stage (its instrumented test binary from start to exit, in the runs above) against `%s` (built once by go test -c); spread (min–max): plain binary %s; stretch goal ≤ %.1f×: %s",
+			how, spread(plainBin), goalProbesStretch, map[bool]string{true: "met", false: "missed"}[float64(m) <= goalProbesStretch*float64(a)]),
+	}
 }
 
 // showRun shows a command with its long test alternation shortened.

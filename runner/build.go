@@ -5,12 +5,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -39,7 +37,7 @@ func (r *goRun) build(ctx context.Context) error {
 		args = []string{"test", "-c"}
 	}
 	flags := mergeLDFlags(r.req.BuildFlags, instrument.LDFlags)
-	out, release := buildOutput(r.entry.Pkg.Dir, args, flags, slices.Sorted(maps.Keys(r.ov.replace)))
+	out, release := buildOutput(r.entry.Pkg.Dir, args, flags, r.ov.replace)
 	defer release()
 	flags = r.escapeFlags(flags, out)
 	if out == "" {

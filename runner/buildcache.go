@@ -4,8 +4,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -15,21 +18,32 @@ import (
 // later build removes it.
 const buildCacheUnused = 7 * 24 * time.Hour
 
+// buildCacheVariants is how many programs one package's build (the same
+// command, flags and replaced files) keeps, one per instrumentation: the
+// most recently used. Clicking between functions, or between exact and
+// counts-only mode, then finds each program current instead of relinking
+// over the other (about 0.5 s a click).
+const buildCacheVariants = 4
+
 // buildOutput returns a stable place for the program that `go <args> -o`
 // builds, under the user cache directory, keyed by the package directory,
-// the go command, the build flags and which files the overlay replaces.
-// Writing to a fresh temporary path makes go relink every time (0.24 s for
-// a small package); at a stable path holding an up-to-date program it skips
-// the link (0.07 s), as the `go test -o` users compare memlens with does.
-// The returned release must be called once the program has been copied
-// out (linkOrCopy): until then a lock keeps another memlens from building
-// to the same path. An empty path means no cache: build where you meant to.
-func buildOutput(pkgDir string, args, flags, replaced []string) (string, func()) {
+// the go command, the build flags, which files the overlay replaces
+// (together, the build's family) and what it replaces them with (the
+// variant). Writing to a fresh temporary path makes go relink every time
+// (0.24 s for a small package); at a stable path holding an up-to-date
+// program it skips the link (0.07 s), as the `go test -o` users compare
+// memlens with does, and memlens's own check skips go altogether (see
+// buildcheck.go). The returned release must be called once the program
+// has been copied out (linkOrCopy): until then a lock keeps another
+// memlens from building to the same path. An empty path means no cache:
+// build where you meant to.
+func buildOutput(pkgDir string, args, flags []string, replace map[string]string) (string, func()) {
 	cache, err := os.UserCacheDir()
 	if err != nil {
 		return "", func() {}
 	}
 	root := filepath.Join(cache, "memlens", "build")
+	replaced := slices.Sorted(maps.Keys(replace))
 	h := sha256.New()
 	for _, part := range [][]string{{pkgDir}, args, flags, replaced} {
 		for _, s := range part {
@@ -38,7 +52,17 @@ func buildOutput(pkgDir string, args, flags, replaced []string) (string, func())
 		}
 		h.Write([]byte{1})
 	}
-	dir := filepath.Join(root, hex.EncodeToString(h.Sum(nil))[:24])
+	family := hex.EncodeToString(h.Sum(nil))[:24]
+	h.Reset()
+	for _, orig := range replaced {
+		b, err := os.ReadFile(replace[orig])
+		if err != nil {
+			return "", func() {}
+		}
+		h.Write(b)
+		h.Write([]byte{0})
+	}
+	dir := filepath.Join(root, family+"-"+hex.EncodeToString(h.Sum(nil))[:12])
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", func() {}
 	}
@@ -57,30 +81,53 @@ func buildOutput(pkgDir string, args, flags, replaced []string) (string, func())
 	return filepath.Join(dir, "prog"), func() { once.Do(func() { lock.Close() }) }
 }
 
-// pruneBuildCache removes the cached programs unused for buildCacheUnused,
-// except keep. One that another memlens is building or copying is locked
-// and left alone.
+// pruneBuildCache removes, except keep, the cached programs unused for
+// buildCacheUnused and those of keep's family beyond the
+// buildCacheVariants most recently used. One that another memlens is
+// building or copying is locked and left alone.
 func pruneBuildCache(root, keep string, now time.Time) {
 	entries, err := os.ReadDir(root)
 	if err != nil {
 		return
 	}
+	family, _, _ := strings.Cut(filepath.Base(keep), "-")
+	type cached struct {
+		dir  string
+		used time.Time
+	}
+	var siblings []cached
 	for _, e := range entries {
 		dir := filepath.Join(root, e.Name())
 		info, err := e.Info()
-		if dir == keep || err != nil || !e.IsDir() || now.Sub(info.ModTime()) < buildCacheUnused {
+		if dir == keep || err != nil || !e.IsDir() {
 			continue
 		}
-		lock, err := os.Open(filepath.Join(dir, "lock"))
-		if err != nil {
-			os.RemoveAll(dir)
-			continue
+		if now.Sub(info.ModTime()) >= buildCacheUnused {
+			removeUnlocked(dir)
+		} else if f, _, _ := strings.Cut(e.Name(), "-"); f == family {
+			siblings = append(siblings, cached{dir, info.ModTime()})
 		}
-		if syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
-			os.RemoveAll(dir)
-		}
-		lock.Close()
 	}
+	slices.SortFunc(siblings, func(a, b cached) int { return b.used.Compare(a.used) })
+	for i, c := range siblings {
+		if i+1 >= buildCacheVariants { // keep counts as one
+			removeUnlocked(c.dir)
+		}
+	}
+}
+
+// removeUnlocked removes a cached program's directory unless another
+// memlens holds its lock.
+func removeUnlocked(dir string) {
+	lock, err := os.Open(filepath.Join(dir, "lock"))
+	if err != nil {
+		os.RemoveAll(dir)
+		return
+	}
+	if syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+		os.RemoveAll(dir)
+	}
+	lock.Close()
 }
 
 // linkOrCopy puts the built program at dst: a hard link where src and dst

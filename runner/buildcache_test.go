@@ -12,9 +12,11 @@ import (
 )
 
 // A second run of the same function finds its program up to date at the
-// stable output path (go skips the link: same inode); an edited buffer
-// relinks it there and the run sees the edit; programs unused for a week
-// are pruned.
+// stable output path (same inode); an edited buffer builds a program of its
+// own beside it (a variant of the same family) and the run sees the edit;
+// going back to the unedited file finds the first program still current;
+// past buildCacheVariants variants the least recently used goes; programs
+// unused for a week are pruned.
 func TestBuildCacheReusesProgram(t *testing.T) {
 	gocache, err := exec.Command("go", "env", "GOCACHE").Output()
 	if err != nil {
@@ -35,17 +37,29 @@ func TestBuildCacheReusesProgram(t *testing.T) {
 	}
 
 	req := Request{Target: "./testdata/go/examples", Funcs: []string{"DefFunc"}, Test: "TestDefFunc", CountsOnly: true}
-	program := func() (string, uint64) {
+	programs := func() map[string]uint64 {
 		t.Helper()
 		progs, _ := filepath.Glob(filepath.Join(root, "*", "prog"))
+		inodes := map[string]uint64{}
+		for _, p := range progs {
+			var st syscall.Stat_t
+			if err := syscall.Stat(p, &st); err != nil {
+				t.Fatal(err)
+			}
+			inodes[p] = st.Ino
+		}
+		return inodes
+	}
+	program := func() (string, uint64) {
+		t.Helper()
+		progs := programs()
 		if len(progs) != 1 {
 			t.Fatalf("programs in the cache: %v, want one", progs)
 		}
-		var st syscall.Stat_t
-		if err := syscall.Stat(progs[0], &st); err != nil {
-			t.Fatal(err)
+		for p, ino := range progs {
+			return p, ino
 		}
-		return progs[0], st.Ino
+		return "", 0
 	}
 
 	profileTestdata(t, req)
@@ -67,9 +81,14 @@ func TestBuildCacheReusesProgram(t *testing.T) {
 	edited := bytes.Replace(src, []byte("\tvar3 = nil\n"), []byte("\tvar3 = nil\n\tvar3 = nil\n"), 1)
 	req.Overlay = map[string][]byte{file: edited}
 	res := profileTestdata(t, req)
-	path3, ino3 := program()
-	if path3 != path1 || ino3 == ino1 {
-		t.Errorf("after an edit: program %s (inode %d), want a new one at %s", path3, ino3, path1)
+	after := programs()
+	if len(after) != 2 || after[path1] != ino1 {
+		t.Fatalf("after an edit: programs %v, want %s (inode %d) kept and a new one", after, path1, ino1)
+	}
+	for p := range after {
+		if p != path1 && filepath.Base(filepath.Dir(p))[:24] != filepath.Base(filepath.Dir(path1))[:24] {
+			t.Errorf("the edited buffer's program %s is not of %s's family", p, path1)
+		}
 	}
 	f, ok := res.Function("DefFunc")
 	if !ok {
@@ -79,5 +98,21 @@ func TestBuildCacheReusesProgram(t *testing.T) {
 		if l, ok := f.Line(n); !ok || strings.TrimSpace(l.Content) != "var3 = nil" || l.Occurrences != 1 {
 			t.Errorf("line %d of the edited buffer: %+v, want var3 = nil ×1", n, l)
 		}
+	}
+
+	req.Overlay = nil
+	profileTestdata(t, req)
+	if back := programs(); back[path1] != ino1 {
+		t.Errorf("back to the file: programs %v, want %s (inode %d) as it was", back, path1, ino1)
+	}
+
+	// More edits than the family keeps: the least recently used go.
+	for i := range buildCacheVariants {
+		edit := bytes.Replace(src, []byte("\tvar3 = nil\n"), []byte(strings.Repeat("\tvar3 = nil\n", i+3)), 1)
+		req.Overlay = map[string][]byte{file: edit}
+		profileTestdata(t, req)
+	}
+	if last := programs(); len(last) != buildCacheVariants {
+		t.Errorf("after %d more edits: %d programs, want %d (%v)", buildCacheVariants, len(last), buildCacheVariants, last)
 	}
 }

@@ -35,9 +35,9 @@ func hold(in <-chan struct{}, ready *sync.WaitGroup) int { // @300
 	for i := 0; i < 3; i++ { // @1200
 		n += i // @900
 	}
-	ready.Done()      // @300
-	<-in              // @300
-	runtime.Gosched() // @300
+	ready.Done()             // @300
+	<-in                     // @300
+	runtime.Gosched()        // @300
 	for i := 0; i < 3; i++ { // @1200
 		n += i // @900
 	}
@@ -70,7 +70,7 @@ func quit(done chan<- bool) { // @20
 func spin(n int) int { // @1600
 	s := 0                   // @1600
 	for i := 0; i < n; i++ { // @1601600
-		s += i // @1600000
+		s += i         // @1600000
 		if i%97 == 0 { // @1600000
 			runtime.Gosched() // @17600
 		}
