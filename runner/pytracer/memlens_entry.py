@@ -33,7 +33,6 @@ pytest's cache goes to memlens's temporary directory, not the project.
 """
 
 import _ast
-import fnmatch
 import os
 import sys
 
@@ -349,6 +348,8 @@ class PytestPlugin(object):
             return None
         if self.selection is None:
             return None
+        import fnmatch  # here, not at start-up: it imports re (about 5 ms)
+
         base = os.path.basename(path)
         if path.endswith(".py") and any(fnmatch.fnmatch(base, p) for p in self.patterns):
             sel = self.selection
@@ -522,6 +523,8 @@ def run_unittest(root, selection, meta):
 
 def _unittest_files(root):
     """test*.py files in root and the packages below it."""
+    import fnmatch
+
     for d, dirs, files in os.walk(root):
         dirs[:] = [x for x in dirs if not _skip_dir(os.path.join(d, x), x)
                    and os.path.isfile(os.path.join(d, x, "__init__.py"))]
