@@ -31,7 +31,7 @@ func timelineCost(ctx context.Context, e *env) ([]row, error) {
 		}
 		rows = append(rows, timelineRow("Go "+w.fn, ts[0], ts[1], on, off))
 	}
-	script, err := writePythonLoop(e)
+	script, err := writePythonLoop(e, "loop.py", pythonLoopN)
 	if err != nil {
 		return rows, err
 	}
