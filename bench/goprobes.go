@@ -129,22 +129,18 @@ func probeRows(ctx context.Context, e *env, mod, pkg, name string, reps int) ([]
 // programAloneRow compares memlens's running stage (its instrumented test
 // binary, from start to exit) with the plain test binary run directly.
 func programAloneRow(workload string, plainBin, memlens []timing, how string) row {
-	var running []time.Duration
-	for _, t := range memlens {
-		running = append(running, phaseDurations(t)["running"])
+	running := make([]timing, len(memlens))
+	for i, t := range memlens {
+		running[i] = timing{wall: phaseDurations(t)["running"]}
 	}
-	a, m := median(walls(plainBin)), median(running)
-	return row{
-		figure:   "Go counts only, every function: the test program alone",
-		workload: workload,
-		anchor:   seconds(a),
-		memlens:  seconds(m),
-		ratio:    ratio(float64(m), float64(a)),
-		goal:     fmt.Sprintf("≤ %.1f×", goalProbes),
-		met:      a > 0 && float64(m) <= goalProbes*float64(a),
-		detail: fmt.Sprintf("memlens's running stage (its instrumented test binary from start to exit, in the runs above) against `%s` (built once by go test -c); spread (min–max): plain binary %s; stretch goal ≤ %.1f×: %s",
-			how, spread(plainBin), goalProbesStretch, map[bool]string{true: "met", false: "missed"}[float64(m) <= goalProbesStretch*float64(a)]),
+	r := compareRow("Go counts only, every function: the test program alone", workload, goalProbes, plainBin, running,
+		fmt.Sprintf("memlens's running stage (its instrumented test binary from start to exit, in the runs above) against `%s` (built once by go test -c)", how))
+	stretch := "missed"
+	if median(walls(running)) <= time.Duration(goalProbesStretch*float64(median(walls(plainBin)))) {
+		stretch = "met"
 	}
+	r.detail += fmt.Sprintf("; stretch goal ≤ %.1f×: %s", goalProbesStretch, stretch)
+	return r
 }
 
 // showRun shows a command with its long test alternation shortened.
