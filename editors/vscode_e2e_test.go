@@ -41,13 +41,18 @@ type vscodeFileReport struct {
 
 // vscodeTimeline is what the driver read from the memory timeline webview.
 type vscodeTimeline struct {
-	Lens       string `json:"lens"` // the Timeline lens's title, when opened by it
-	Tab        string `json:"tab"`
-	Points     int    `json:"points"`
-	Calls      int    `json:"calls"`
-	Header     string `json:"header"`
-	LinesTable string `json:"linesTable"`
-	Legend     string `json:"legend"`
+	Lens   string `json:"lens"` // the Timeline lens's title, when opened by it
+	Tab    string `json:"tab"`
+	Points int    `json:"points"`
+	// Run is the run the webview showed; FollowedRun the one it showed
+	// after a click on Re-profile, with FollowedPoints samples.
+	Run            int    `json:"run"`
+	FollowedRun    int    `json:"followedRun"`
+	FollowedPoints int    `json:"followedPoints"`
+	Calls          int    `json:"calls"`
+	Header         string `json:"header"`
+	LinesTable     string `json:"linesTable"`
+	Legend         string `json:"legend"`
 	// Tips are the tooltips shown while the mouse crossed the chart.
 	Tips []struct {
 		Text string `json:"text"`
@@ -234,7 +239,8 @@ var vscodeTargets = map[string]string{
 // checkVSCodeTimeline judges the webview of tg's timeline: the chart with
 // its points and the call shaded, a tooltip naming a source line with its
 // text, the RSS climbing across the tooltips, and the click on the chart
-// moving the editor's cursor to that line.
+// moving the editor's cursor to that line; after Re-profile the open
+// webview shows the new run.
 func checkVSCodeTimeline(t *testing.T, root string, tg timelineTarget, tl *vscodeTimeline, byLens bool) {
 	t.Helper()
 	src, err := os.ReadFile(filepath.Join(root, tg.file))
@@ -291,6 +297,9 @@ func checkVSCodeTimeline(t *testing.T, root string, tg timelineTarget, tl *vscod
 	}
 	if tl.CursorAfter != hover.Line || tl.CursorBefore == hover.Line {
 		t.Errorf("click on the chart: cursor on line %d (before: %d), want line %d", tl.CursorAfter, tl.CursorBefore, hover.Line)
+	}
+	if tl.Run == 0 || tl.FollowedRun <= tl.Run || tl.FollowedPoints < 20 {
+		t.Errorf("after Re-profile the open timeline shows run %d (%d points), want a run after %d", tl.FollowedRun, tl.FollowedPoints, tl.Run)
 	}
 	t.Logf("timeline: %d points; tooltip %q; screenshots %v", tl.Points, hover.Text, tl.Screenshots)
 }

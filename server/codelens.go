@@ -101,7 +101,7 @@ func (s *Server) buildLensesLocked(d *document, uriText string) []protocol.CodeL
 		lenses = append(lenses,
 			protocol.CodeLens{Range: rng, Command: protocol.Command{Title: summary(e.cur, s.staleLocked(e.cur, d)), Command: cmdShowProfile, Arguments: args}})
 		if e.cur.hasTimeline() {
-			lenses = append(lenses, protocol.CodeLens{Range: rng, Command: protocol.Command{Title: timelineLensTitle(e.cur.result.Timeline), Command: cmdTimeline, Arguments: args}})
+			lenses = append(lenses, protocol.CodeLens{Range: rng, Command: protocol.Command{Title: timelineLensTitle(e.cur.result.Timeline), Command: cmdTimeline, Arguments: timelineArguments(uriText, f.Name, e.cur.id)}})
 		}
 		lenses = append(lenses,
 			protocol.CodeLens{Range: rng, Command: protocol.Command{Title: "Re-profile", Command: cmdReprofile, Arguments: args}},
@@ -114,13 +114,26 @@ func (s *Server) buildLensesLocked(d *document, uriText string) []protocol.CodeL
 // commandArguments is the {uri, function} argument list of the commands
 // (commandArgs, written out directly: there is one per lens).
 func commandArguments(uriText, name string) []protocol.LSPAny {
-	raw := make([]byte, 0, len(uriText)+len(name)+28)
+	return []protocol.LSPAny{appendFunctionArgument(make([]byte, 0, len(uriText)+len(name)+28), uriText, name)}
+}
+
+// appendFunctionArgument appends {"uri":…,"function":…}.
+func appendFunctionArgument(raw []byte, uriText, name string) []byte {
 	raw = append(raw, `{"uri":`...)
 	raw = appendJSONString(raw, uriText)
 	raw = append(raw, `,"function":`...)
 	raw = appendJSONString(raw, name)
-	raw = append(raw, '}')
-	return []protocol.LSPAny{raw}
+	return append(raw, '}')
+}
+
+// timelineArguments are the Timeline lens's: the function and the run it
+// shows. A client showing that function's timeline sees from the run
+// that a newer one replaced it (the VS Code webview follows it).
+func timelineArguments(uriText, name string, run uint64) []protocol.LSPAny {
+	raw := appendFunctionArgument(make([]byte, 0, len(uriText)+len(name)+48), uriText, name)
+	raw = append(raw[:len(raw)-1], `,"run":`...)
+	raw = strconv.AppendUint(raw, run, 10)
+	return []protocol.LSPAny{append(raw, '}')}
 }
 
 // showProfile answers a click on a summary lens with the summary as a

@@ -34,7 +34,11 @@
 //	                         there, else the file's latest run), {"uri": URI}
 //	                         (the file's latest run) or nothing (the latest run):
 //	                         returns the run's memory over time, for the client
-//	                         to draw (the command of the Timeline lens)
+//	                         to draw (the command of the Timeline lens, whose
+//	                         argument is {"uri", "function", "run"}: the run
+//	                         it summarizes, so that a client showing that
+//	                         function's timeline sees when a newer run
+//	                         replaced it)
 //
 // NAME is the runner's function name: Build, Grid.Add, (*Grid).Add,
 // baseExtr.parseList, outer.<locals>.inner. The profile commands return at

@@ -183,7 +183,7 @@ func TestTimelineCommand(t *testing.T) {
 	}
 	for _, l := range c.codeLenses(uri) {
 		if strings.HasPrefix(l.Command.Title, "Timeline") {
-			if l.Command.Command != "memlens.timeline" || len(l.Command.Arguments) != 1 || !strings.Contains(string(l.Command.Arguments[0]), `"function":"F"`) {
+			if l.Command.Command != "memlens.timeline" || len(l.Command.Arguments) != 1 || !strings.Contains(string(l.Command.Arguments[0]), `"function":"F","run":`) {
 				t.Errorf("Timeline lens command %+v", l.Command)
 			}
 		}

@@ -481,6 +481,7 @@ async function showTimeline(page, f) {
   await sleep(500);
   r.tab = await page.locator('.tab[aria-label^="Memory timeline"]').first().getAttribute('aria-label');
   r.points = parseInt(await frame.locator('#chart').getAttribute('data-points'), 10);
+  r.run = parseInt(await frame.locator('#chart').getAttribute('data-run'), 10);
   r.calls = parseInt(await frame.locator('#chart').getAttribute('data-calls'), 10);
   r.header = await frame.locator('#head').innerText();
   r.linesTable = await frame.locator('#lines').innerText();
@@ -522,6 +523,22 @@ async function showTimeline(page, f) {
   });
   r.screenshots.push(await shot(page, `${f.name}-8-timeline-click.png`));
   step(`${f.name}: the click revealed line ${r.cursorAfter}`);
+
+  // Re-profile: the open timeline follows the new run.
+  await waitFor('a click on the Re-profile lens', 20000, () =>
+    clickLensCommand(page, f.funcLine, 'Re-profile').then(
+      () => true,
+      () => false,
+    ),
+  );
+  r.followedRun = await waitFor('the open timeline showing the new run', 120000, async () => {
+    const run = parseInt((await frame.locator('#chart').getAttribute('data-run')) || '0', 10);
+    return run && run !== r.run ? run : null;
+  });
+  await sleep(500);
+  r.followedPoints = parseInt(await frame.locator('#chart').getAttribute('data-points'), 10);
+  r.screenshots.push(await shot(page, `${f.name}-9-timeline-followed.png`));
+  step(`${f.name}: the timeline followed the re-profile (run ${r.run} -> ${r.followedRun})`);
 
   // Close the timeline, leaving the editor as it was.
   await page.locator('.tab[aria-label^="Memory timeline"] .tab-actions .action-label').first().click({ force: true });

@@ -195,6 +195,7 @@
     plot = new uPlot(opts, [xs, rss, heap], chartEl);
     chartEl.dataset.points = String(xs.length);
     chartEl.dataset.calls = String(tl.calls.length);
+    chartEl.dataset.run = String(tl.run);
     plot.over.addEventListener('mouseleave', () => (tip.hidden = true));
     // A click (not the end of a drag-to-zoom) reveals the line running then.
     let downX = null;

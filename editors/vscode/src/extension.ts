@@ -19,7 +19,7 @@ import {
   State,
   TransportKind,
 } from 'vscode-languageclient/node';
-import { TimelineData, TimelinePanel } from './timeline';
+import { TimelineData, TimelinePanel, sameUri } from './timeline';
 
 // The server's commands, as listed in its executeCommandProvider. The
 // palette commands below have their own ids because vscode-languageclient
@@ -188,6 +188,13 @@ async function start(): Promise<void> {
         }
         return result;
       },
+      // The open timeline follows its function's new runs (Re-profile, a
+      // click on the lens): the Timeline lens names the run it summarizes.
+      provideCodeLenses: async (document, token, next) => {
+        const lenses = await next(document, token);
+        followNewRun(lenses);
+        return lenses;
+      },
     },
   };
   client = new LanguageClient('memlens', 'memlens', serverOptions, clientOptions);
@@ -271,6 +278,31 @@ async function showTimeline(): Promise<void> {
   const result = await executeServerCommand(c, serverCommandTimeline, args);
   if (result) {
     openTimeline(result as TimelineData);
+  }
+}
+
+// followNewRun fetches the timeline of a newer run of the function the
+// open timeline shows, when one of lenses names one.
+function followNewRun(lenses: vscode.CodeLens[] | null | undefined): void {
+  const shown = TimelinePanel.shown();
+  const c = client;
+  if (!shown || !lenses || !c) {
+    return;
+  }
+  for (const lens of lenses) {
+    const cmd = lens.command;
+    if (cmd?.command !== serverCommandTimeline || !cmd.arguments?.length) {
+      continue;
+    }
+    const a = cmd.arguments[0] as { uri?: string; function?: string; run?: number };
+    if (a.function === shown.function && a.uri && sameUri(a.uri, shown.uri) && typeof a.run === 'number' && a.run !== shown.run) {
+      void executeServerCommand(c, serverCommandTimeline, a).then((r) => {
+        if (r) {
+          TimelinePanel.follow(r as TimelineData);
+        }
+      });
+      return;
+    }
   }
 }
 

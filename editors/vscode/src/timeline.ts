@@ -42,6 +42,21 @@ export class TimelinePanel {
     TimelinePanel.current = new TimelinePanel(extensionUri, data, toUri);
   }
 
+  // shown is the function and run the open panel shows.
+  static shown(): { uri: string; function: string; run: number } | undefined {
+    const d = TimelinePanel.current?.data;
+    return d && { uri: d.uri, function: d.function, run: d.run };
+  }
+
+  // follow shows a newer run of the function the open panel shows; a
+  // closed panel stays closed.
+  static follow(data: TimelineData): void {
+    const cur = TimelinePanel.current;
+    if (cur && cur.data.function === data.function && sameUri(cur.data.uri, data.uri) && cur.data.run !== data.run) {
+      cur.update(data);
+    }
+  }
+
   private readonly panel: vscode.WebviewPanel;
 
   private constructor(
@@ -125,6 +140,11 @@ export class TimelinePanel {
 </body>
 </html>`;
   }
+}
+
+// sameUri compares two spellings of a URI (the client's and the server's).
+export function sameUri(a: string, b: string): boolean {
+  return a === b || vscode.Uri.parse(a).toString() === vscode.Uri.parse(b).toString();
 }
 
 function title(data: TimelineData): string {
