@@ -23,7 +23,8 @@ const plan = JSON.parse(process.env.MEMLENS_E2E);
 //   own), workspace (folder to open), artifacts (screenshots),
 //   out (report path),
 //   files: [{name, file (relative to workspace), funcLine, hoverLine, palette (bool),
-//            timeline ("lens" | "palette": open the memory timeline that way)}],
+//            timeline ("lens" | "palette": open the memory timeline that way),
+//            choose (the button to press when the server asks which entry runs it)}],
 //   settings: extra user settings,
 //   missing (bool): the vsix carries no memlens and none is on PATH: open
 //   the first file and report the notification that says how to get it
@@ -358,6 +359,18 @@ async function profileFile(page, f) {
   r.screenshots.push(await shot(page, `${f.name}-1-lens.png`));
   await clickLensCommand(page, f.funcLine, 'Profile memory');
   step(`${f.name}: clicked Profile memory`);
+  if (f.choose) {
+    // Tests of several packages reach the function: the server asks which
+    // should run it (window/showMessageRequest), a notification with a
+    // button per entry; the user picks f.choose.
+    const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'Which should run it?' }).first();
+    await toast.waitFor({ state: 'visible', timeout: 120000 });
+    r.question = (await toast.locator('.notification-list-item-message').innerText()).trim();
+    r.choices = (await toast.locator('.monaco-button').allInnerTexts()).map((t) => t.trim());
+    r.screenshots.push(await shot(page, `${f.name}-1-question.png`));
+    await toast.locator('.monaco-button', { hasText: f.choose }).first().click();
+    step(`${f.name}: chose ${f.choose}`);
+  }
 
   r.lensAfter = await waitFor('the summary lens', 150000, async () => {
     const errors = (await notifications(page)).filter((n) => /fail|error|cannot/i.test(n));
