@@ -40,9 +40,11 @@ growth between two readings is charged to the thread that read last. The
 periodic writer is not a reader: the line running while it writes keeps
 what it allocates meanwhile (_flush_unseen).
 
-Cost: one tracemalloc reading per line event, which makes two traced ints
-(about 1 us of the ~2 us per event); the rest of the hot path (FrameTracer.step)
-makes no object at all in the usual case.
+Cost: a tracemalloc reading makes two traced ints (about half a
+microsecond), so most line events do without one: when the traced heap has
+not moved since the last reading, tracemalloc's own counters, compared in
+place (_find_heap_counters), say so and give the peak's rise, and the hot
+path (FrameTracer.step) makes no object at all.
 
 No third-party module is needed: RSS is read from /proc/self/statm
 (``resource`` where there is no /proc).
@@ -479,6 +481,182 @@ else:
 _now = time.perf_counter_ns if hasattr(time, "perf_counter_ns") else (lambda: int(time.perf_counter() * 1e9))
 
 
+# --- tracemalloc's counters, read in place -------------------------------------
+
+# A reading makes two ints above 256, each a traced allocation (its
+# traceback, a hash table entry, three lock round trips: about 3,000
+# instructions, more than the rest of a line event). Most line events only
+# need to know that the traced heap is where the last step left it and how
+# far its peak rose since (a few bytes: a loop's int made and freed). Both
+# show in the bytes of tracemalloc's own counters, which
+# _find_heap_counters locates in the interpreter's static data and
+# FrameTracer.step compares in place through memoryviews: comparing, and
+# indexing a byte, make no object. Where they cannot be found (no /proc,
+# no ctypes, Python 3.8 (no reset_peak), a layout the checks reject) the
+# stand-ins below never match, and every step reads ints.
+_hv = memoryview(bytearray(16))  # both counters (format B); until found, stand-ins
+_hv_cur = _hv[:8]       # the current size's bytes
+_hv_pk0 = 8             # the peak's lowest byte, as an index into _hv
+_hv_pkhi = memoryview(b"\xff" * 7)  # the peak's other bytes: the stand-in never matches
+_hv_saved_buf = bytearray(8)
+_hv_saved = memoryview(_hv_saved_buf)  # the bytes of the last reading (_last[0])
+_hv_saved_hi = _hv_saved[1:]
+try:
+    import ctypes
+
+    # Writes the last reading's bytes into _hv_saved without making an object.
+    _hv_box = ctypes.c_uint64.from_buffer(_hv_saved_buf)
+except Exception:
+    class _NoBox(object):
+        __slots__ = ("value",)
+
+    _hv_box = _NoBox()
+# Made once: view[_ALL] = other copies without making an object (into a
+# memoryview: a bytearray would copy the source first, a traced object).
+_ALL = slice(None)
+
+
+def _heap_counter_places():
+    """Where tracemalloc's current and peak traced sizes (size_t variables
+    of the interpreter: in _PyRuntime.tracemalloc on 3.12+, statics of
+    _tracemalloc.c before) may be: (start, end) ranges of the writable data
+    around _PyRuntime, the likeliest first; None where that cannot be known.
+    Called before tracemalloc starts: what it makes is not traced."""
+    import ctypes
+
+    if ctypes.sizeof(ctypes.c_size_t) != 8 or sys.byteorder != "little" or \
+            not hasattr(_tracemalloc, "reset_peak"):
+        return None
+    anchor = ctypes.addressof(ctypes.c_char.in_dll(ctypes.pythonapi, "_PyRuntime"))
+    maps = []
+    with open("/proc/self/maps") as f:
+        for line in f.read().splitlines():
+            parts = line.split(None, 5)
+            lo, _, hi = parts[0].partition("-")
+            maps.append((int(lo, 16), int(hi, 16), parts[1], parts[5] if len(parts) > 5 else ""))
+    # The writable mappings next to the one holding _PyRuntime (.data, .bss),
+    # of the same file or anonymous (the rest of .bss).
+    at = [i for i, m in enumerate(maps) if m[0] <= anchor < m[1]]
+    if len(at) != 1:
+        return None
+    obj = maps[at[0]][3]
+
+    def ours(m):
+        return m[2].startswith("rw") and m[3] in (obj, "") and m[1] - m[0] <= (64 << 20)
+
+    first = last = at[0]
+    while first > 0 and ours(maps[first - 1]) and maps[first - 1][1] == maps[first][0]:
+        first -= 1
+    while last + 1 < len(maps) and ours(maps[last + 1]) and maps[last][1] == maps[last + 1][0]:
+        last += 1
+    # 3.12+ keeps them near the start of _PyRuntime; before, they are in
+    # .bss, near its end (the anonymous mapping past the file's). Chunks
+    # overlap by a word, so that no pair of words is split.
+    chunk = 1 << 16
+    end = maps[last][1]
+    places = []
+    if sys.version_info >= (3, 12):
+        places.append((anchor, min(anchor + chunk + 8, end)))
+    for anon in (True, False):
+        for lo, hi, _, path in reversed(maps[first:last + 1]):
+            if (path == "") == anon:
+                places.extend((max(lo, a - chunk), min(a + 8, end)) for a in range(hi, lo, -chunk))
+    return places
+
+
+def _find_heap_counters(places):
+    """The addresses of tracemalloc's current and peak traced sizes, or
+    None: found by their values in places (_heap_counter_places), next to
+    each other, then checked against get_traced_memory across allocations,
+    frees and peak resets. The first pair that passes is taken."""
+    buf = bytearray(max(hi - lo for lo, hi in places))  # one buffer: each new page costs a fault
+    gap = bytes(4096)
+    gap = None  # the peak is now above the current size
+    for lo, hi in places:
+        at = _find_in(lo, hi, buf)
+        if at is not None:
+            return at
+    return None
+
+
+def _find_in(lo, hi, buf):
+    """_find_heap_counters in lo..hi (a function of its own: tracemalloc
+    finds the line of each allocation by scanning its function's line
+    table, which is short here)."""
+    import ctypes
+
+    n = hi - lo
+    raw = memoryview((ctypes.c_char * n).from_address(lo)).cast("B")
+    dst = memoryview(buf)[:n]
+    dst[_ALL] = raw  # then read: no object is made in between, the copy holds the values read
+    cur, pk = _traced()
+    raw = dst = None
+    c, p = cur.to_bytes(8, "little"), pk.to_bytes(8, "little")
+    # Searched for by its bytes up to the highest non-zero one: a needle
+    # that ends in a zero byte is slow to find among zeros.
+    needle = c[:max(1, (cur.bit_length() + 7) // 8)]
+    i = buf.find(needle, 0, n)
+    while 0 <= i <= n - 8:
+        if (lo + i) % 8 == 0 and buf[i:i + 8] == c:
+            for j in (i - 8, i + 8):
+                if 0 <= j <= n - 8 and buf[j:j + 8] == p and _check_heap_counters(lo + i, lo + j):
+                    return lo + i, lo + j
+        i = buf.find(needle, i + 1, n)
+    return None
+
+
+def _check_heap_counters(a_cur, a_pk, word=8):
+    """Whether a_cur and a_pk hold what get_traced_memory says, through
+    allocations, frees and peak resets."""
+    import ctypes
+
+    base = min(a_cur, a_pk)
+    view = memoryview((ctypes.c_char * (2 * word)).from_address(base)).cast("B")
+    buf = bytearray(2 * word)
+    dst = memoryview(buf)
+    oc, op = a_cur - base, a_pk - base
+    keep = []
+    # Below malloc's mmap threshold (128 KiB): freeing a bigger block would
+    # raise the threshold, and the program's big blocks would then come
+    # from the heap, which RSS shows differently (seen: 3 MiB more).
+    for size in (1000, 77777, 5, 100000, 0, 333, -1, -1, 4096, -1):
+        if size > 0:
+            keep.append(bytes(size))
+        elif size < 0:
+            keep.pop()
+        else:
+            _reset_peak()
+        dst[_ALL] = view  # then read: no object is made in between
+        cur, pk = _traced()
+        if int.from_bytes(buf[oc:oc + word], sys.byteorder) != cur or \
+                int.from_bytes(buf[op:op + word], sys.byteorder) != pk:
+            return False
+    return True
+
+
+def _use_heap_counters(places):
+    """Sets up the in-place reading (see _hv_cur) if the counters are found
+    in places (_heap_counter_places)."""
+    global _hv_cur, _hv_pkhi, _hv_pk0, _hv
+    if not places or _reset_peak is None or _tracemalloc.get_traced_memory is not _traced \
+            or not _tracemalloc.is_tracing():
+        return
+    try:
+        import ctypes
+
+        at = _find_heap_counters(places)
+        if at is None:
+            return
+        base = min(at)
+        view = memoryview((ctypes.c_char * 16).from_address(base)).cast("B")
+        oc, op = at[0] - base, at[1] - base
+        cur, pkhi = view[oc:oc + 8], view[op + 1:op + 8]
+        _hv_box.value = 0  # matches no reading: the first step reads
+        _hv, _hv_cur, _hv_pk0, _hv_pkhi = view, cur, op, pkhi
+    except Exception:
+        pass
+
+
 class ThreadState(object):
     """One thread's view: what was charged to it, and its innermost profiled frame."""
 
@@ -543,13 +721,13 @@ class FrameTracer(object):
     """The line state of one running profiled frame (a generator keeps one across yields)."""
 
     __slots__ = ("fn", "lines", "ts", "st", "count", "acc0", "racc0", "cur0", "hi", "lifehi",
-                 "skip", "parent", "bound", "frame", "code", "own")
+                 "lifep", "skip", "parent", "bound", "frame", "code", "own")
 
     def __init__(self):
         self.bound = self.trace  # made once: creating it per event would allocate
         self.st = None
         self.skip = None
-        self.hi = self.cur0 = self.lifehi = 0
+        self.hi = self.cur0 = self.lifehi = self.lifep = 0
 
     def step(self, newline, count, _traced=_traced, _last=_last, _reset_peak=_reset_peak):
         """Closes the current line with a reading and opens newline (None: open nothing).
@@ -563,7 +741,67 @@ class FrameTracer(object):
         counters kept in cached small ints (occurrences, see _OCC_HI;
         allocated bytes, see _ST_SMALL), the RSS throttle's precomputed
         bounds, and the rarer work in small functions of its own.
+
+        Most steps do not even read: when the traced heap is where the
+        last step left it and its peak rose by less than 256 bytes since
+        (within the same 256 in fact), tracemalloc's counters compared in
+        place (_hv_cur) say so, and the peak's lowest byte gives the rise.
+        That is all there is to charge when this frame was the last to
+        read and nothing else changed meanwhile (a callee's peak, another
+        thread, the RSS countdown): the quick path below, which makes no
+        int at all. Otherwise the full step reads ints.
         """
+        last = _last
+        ts = self.ts
+        st = self.st
+        # (No local holds the last reading: _step frees it before the reset.)
+        if not (_hv_cur == _hv_saved and _hv_pkhi == _hv_saved_hi and st is not None and newline is not None
+                and self.hi is last[0] is self.cur0 and last[2] is ts and ts.top is self
+                and ts.acc is self.acc0 and ts.racc is self.racc0 and last[5] > 1):
+            return self._step(newline, count)
+        # The quick path: the heap did not move, its peak rose by p (0..255)
+        # since the last step ended, RSS is not due.
+        last[5] -= 1
+        p = _hv[_hv_pk0] - _hv_saved[0]
+        if self.count:
+            n = st[0] + 1
+            if n == 256:
+                n = 0
+                st[_OCC_HI] += 1
+            st[0] = n
+        rss = last[1]
+        if rss > st[1]:
+            st[1] = rss
+        if p > _PEAK_NOISE:
+            if p > st[4]:
+                st[4] = p
+            if self.skip is None:
+                if p <= 256 - st[10]:  # as in _step
+                    st[10] += p
+                else:
+                    st[10] -= 256 - p
+                    n = st[12] + 1
+                    if n == 256:
+                        n = 0
+                        self._charge(st, 65536)
+                    st[12] = n
+            else:
+                self._charge(st, p)
+            if p > self.lifep:
+                self.lifep = p  # the frame's highest peak, over cur0: see _lifep
+        st = self.lines.get(newline)
+        if st is None:
+            st = self.fn.stats(newline)
+            last[6] = 1
+        self.st = st
+        self.count = count
+        if last[6]:
+            self._rebase()
+        elif p:
+            _reset_peak()
+
+    def _step(self, newline, count):
+        """step, reading ints."""
         cur, pk = _traced()
         last = _last
         left = last[5] - 1
@@ -616,6 +854,8 @@ class FrameTracer(object):
                     self._charge(st, p)
             if hi > self.lifehi:
                 self.lifehi = hi
+            if self.lifep:
+                self._lifep()
         if newline is not None:
             st = self.lines.get(newline)
             if st is None:
@@ -642,6 +882,30 @@ class FrameTracer(object):
         self.cur0 = cur
         self.hi = cur
         _reset_peak()
+        _hv_box.value = cur  # see step
+
+    def _lifep(self):
+        """Quick steps keep the frame's highest peak as lifep over cur0 (no
+        int made): into lifehi before cur0 moves on."""
+        hi = self.cur0 + self.lifep
+        self.lifep = 0
+        if hi > self.lifehi:
+            self.lifehi = hi  # replaces an int of the same size, as in _step
+
+    def _rebase(self):
+        """After a quick step that kept new objects (a new stats list, a
+        count above 256): reads the heap again, as _step does, so that the
+        growth is nobody's."""
+        last = _last
+        if self.lifep:
+            self._lifep()
+        last[6] = 0
+        cur = _reading()
+        last[0] = cur
+        self.cur0 = cur
+        self.hi = cur
+        _reset_peak()
+        _hv_box.value = cur
 
     def _changed(self, st, ts, cur, p):
         """The RSS and traced heap changed across the line: adds them to its
@@ -687,7 +951,7 @@ class FrameTracer(object):
         self.frame = frame
         self.code = code
         self.own = own = code is fn.code  # else a comprehension or nested function of fn
-        self.hi = self.cur0 = self.lifehi = 0
+        self.hi = self.cur0 = self.lifehi = self.lifep = 0
         self.parent = ts.top
         ts.top = self
         self.skip = self._enclosing_lines()
@@ -1706,12 +1970,13 @@ def _prepare_tests(target, given):
     return run
 
 
-def _start():
+def _start(places=None):
     """Starts measuring: tracemalloc, the writer thread, the line events."""
     atexit.register(_at_exit)  # registered first, so it runs after the program's own handlers
     if not _COUNTS_ONLY:
         _tracemalloc.start(_NFRAME)
-        _calibrate()
+        _calibrate()  # with ints read: the noise of the worst case
+        _use_heap_counters(places)
     _warm_up()
     main_ts = _new_thread_state()
     _last[:] = [_traced()[0], rss_bytes() if not _COUNTS_ONLY else 0, main_ts, 0, 0, 0, 0]
@@ -1740,6 +2005,15 @@ def main():
     if not hasattr(builtins, "profile"):
         builtins.profile = _own_import(__import__, "memory_profiler").profile
 
+    places = None
+    if not _COUNTS_ONLY:
+        try:
+            # Early: what it frees (lists in the free list) is the set-up's to
+            # reuse, not the program's (seen: a list in the free list kept as
+            # retained by the line that made it).
+            places = _heap_counter_places()
+        except Exception:  # no ctypes, no /proc
+            pass
     entry = _ENTRY
     if entry in ("auto", "tests"):
         global _FUNC_FILE
@@ -1756,7 +2030,7 @@ def main():
     except _Failed as f:
         return f.code
 
-    _start()
+    _start(places)
     failure = None
     code = 0
     try:
