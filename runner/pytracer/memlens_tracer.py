@@ -492,25 +492,31 @@ _now = time.perf_counter_ns if hasattr(time, "perf_counter_ns") else (lambda: in
 # _find_heap_counters locates in the interpreter's static data and
 # FrameTracer.step compares in place through memoryviews: comparing, and
 # indexing a byte, make no object. Where they cannot be found (no /proc,
-# no ctypes, Python 3.8 (no reset_peak), a layout the checks reject) the
-# stand-ins below never match, and every step reads ints.
-_hv = memoryview(bytearray(16))  # both counters (format B); until found, stand-ins
-_hv_cur = _hv[:8]       # the current size's bytes
-_hv_pk0 = 8             # the peak's lowest byte, as an index into _hv
-_hv_pkhi = memoryview(b"\xff" * 7)  # the peak's other bytes: the stand-in never matches
-_hv_saved_buf = bytearray(8)
-_hv_saved = memoryview(_hv_saved_buf)  # the bytes of the last reading (_last[0])
-_hv_saved_hi = _hv_saved[1:]
+# no ctypes, Python before 3.11 (see _heap_counter_places), a layout the
+# checks reject) the stand-ins below never match, and every step reads ints.
+_hv = memoryview(b"\xff" * 16)  # both counters, 8 bytes each (format B); until found, a stand-in
+_hv_q = _hv.cast("Q")  # the same as two words: compared a word at a time, not a byte
+_hv_c0 = 0   # the current size's lowest byte, as an index into _hv
+_hv_pk0 = 8  # the peak's
+# The last reading's bytes where the current size's are, and again where
+# the peak's are, but for the peak's lowest byte, which step copies from
+# _hv before comparing: equal means the heap is where it was read and the
+# peak less than 256 bytes above, in the same 256 (the lowest bytes differ
+# by the rise). Written through ctypes (_hv_box_*.value = n), which makes
+# no object.
+_hv_saved_buf = bytearray(16)
+_hv_saved = memoryview(_hv_saved_buf)
+_hv_saved_q = _hv_saved.cast("Q")
 try:
     import ctypes
 
-    # Writes the last reading's bytes into _hv_saved without making an object.
-    _hv_box = ctypes.c_uint64.from_buffer(_hv_saved_buf)
+    _hv_box_c = ctypes.c_uint64.from_buffer(_hv_saved_buf, 0)
+    _hv_box_pk = ctypes.c_uint64.from_buffer(_hv_saved_buf, 8)
 except Exception:
     class _NoBox(object):
         __slots__ = ("value",)
 
-    _hv_box = _NoBox()
+    _hv_box_c = _hv_box_pk = _NoBox()
 # Made once: view[_ALL] = other copies without making an object (into a
 # memoryview: a bytearray would copy the source first, a traced object).
 _ALL = slice(None)
@@ -524,8 +530,12 @@ def _heap_counter_places():
     Called before tracemalloc starts: what it makes is not traced."""
     import ctypes
 
-    if ctypes.sizeof(ctypes.c_size_t) != 8 or sys.byteorder != "little" or \
-            not hasattr(_tracemalloc, "reset_peak"):
+    # Before 3.11 a thread switch can come between any two instructions of
+    # step's quick path: the periodic writer could then raise the running
+    # frame's peak between the comparison and the reset, and a few bytes
+    # would count twice. From 3.11 on, switches come only at calls and
+    # backward jumps, which the quick path has none of before the reset.
+    if ctypes.sizeof(ctypes.c_size_t) != 8 or sys.byteorder != "little" or sys.version_info < (3, 11):
         return None
     anchor = ctypes.addressof(ctypes.c_char.in_dll(ctypes.pythonapi, "_PyRuntime"))
     maps = []
@@ -635,9 +645,9 @@ def _check_heap_counters(a_cur, a_pk, word=8):
 
 
 def _use_heap_counters(places):
-    """Sets up the in-place reading (see _hv_cur) if the counters are found
+    """Sets up the in-place reading (see _hv) if the counters are found
     in places (_heap_counter_places)."""
-    global _hv_cur, _hv_pkhi, _hv_pk0, _hv
+    global _hv, _hv_q, _hv_c0, _hv_pk0, _hv_box_c, _hv_box_pk
     if not places or _reset_peak is None or _tracemalloc.get_traced_memory is not _traced \
             or not _tracemalloc.is_tracing():
         return
@@ -650,9 +660,10 @@ def _use_heap_counters(places):
         base = min(at)
         view = memoryview((ctypes.c_char * 16).from_address(base)).cast("B")
         oc, op = at[0] - base, at[1] - base
-        cur, pkhi = view[oc:oc + 8], view[op + 1:op + 8]
-        _hv_box.value = 0  # matches no reading: the first step reads
-        _hv, _hv_cur, _hv_pk0, _hv_pkhi = view, cur, op, pkhi
+        box_c = ctypes.c_uint64.from_buffer(_hv_saved_buf, oc)
+        box_pk = ctypes.c_uint64.from_buffer(_hv_saved_buf, op)
+        _hv_saved[_ALL] = b"\xff" * 16  # matches no reading: the first step reads
+        _hv, _hv_q, _hv_c0, _hv_pk0, _hv_box_c, _hv_box_pk = view, view.cast("Q"), oc, op, box_c, box_pk
     except Exception:
         pass
 
@@ -671,8 +682,10 @@ class ThreadState(object):
 # _last: [traced heap at the last reading, RSS at the last reading, the thread
 # state that read last, traced heap above / below which RSS is read again,
 # events left before RSS is read again, 1 when the bookkeeping of the step
-# in progress kept new ints (see FrameTracer.step)].
-_last = [0, 0, None, 0, 0, 0, 0]
+# in progress kept new ints (see FrameTracer.step), the FrameTracer whose
+# state is that of the last reading (False when none is: the quick path of
+# FrameTracer.step is open to it alone)].
+_last = [0, 0, None, 0, 0, 0, 0, False]
 _thread_count = [0]
 _PEAK_NOISE = 0  # see _calibrate
 
@@ -714,6 +727,7 @@ def _sync(ts):
         top.hi = pk
     last[0] = cur
     last[2] = ts
+    last[7] = False
     _reset_peak()  # the peak so far was the reader's
 
 
@@ -729,7 +743,7 @@ class FrameTracer(object):
         self.skip = None
         self.hi = self.cur0 = self.lifehi = self.lifep = 0
 
-    def step(self, newline, count, _traced=_traced, _last=_last, _reset_peak=_reset_peak):
+    def step(self, newline, count, _last=_last, _reset_peak=_reset_peak):
         """Closes the current line with a reading and opens newline (None: open nothing).
 
         This runs on every line event, so in the usual case it allocates
@@ -743,62 +757,69 @@ class FrameTracer(object):
         bounds, and the rarer work in small functions of its own.
 
         Most steps do not even read: when the traced heap is where the
-        last step left it and its peak rose by less than 256 bytes since
-        (within the same 256 in fact), tracemalloc's counters compared in
-        place (_hv_cur) say so, and the peak's lowest byte gives the rise.
-        That is all there is to charge when this frame was the last to
-        read and nothing else changed meanwhile (a callee's peak, another
-        thread, the RSS countdown): the quick path below, which makes no
-        int at all. Otherwise the full step reads ints.
+        last reading found it and its peak rose by less than 256 bytes
+        since (within the same 256 in fact), tracemalloc's counters
+        compared in place (_hv) say so, and the peak's lowest byte gives
+        the rise. That is all there is to charge when this frame read last
+        and nothing changed its state since (_last[7]: another frame's
+        step, another thread, the writer or the sampler raising its peak)
+        and RSS is not due: the quick path below, which makes no int at
+        all. Otherwise _step reads ints.
         """
         last = _last
-        ts = self.ts
-        st = self.st
-        # (No local holds the last reading: _step frees it before the reset.)
-        if not (_hv_cur == _hv_saved and _hv_pkhi == _hv_saved_hi and st is not None and newline is not None
-                and self.hi is last[0] is self.cur0 and last[2] is ts and ts.top is self
-                and ts.acc is self.acc0 and ts.racc is self.racc0 and last[5] > 1):
-            return self._step(newline, count)
-        # The quick path: the heap did not move, its peak rose by p (0..255)
-        # since the last step ended, RSS is not due.
-        last[5] -= 1
-        p = _hv[_hv_pk0] - _hv_saved[0]
-        if self.count:
-            n = st[0] + 1
-            if n == 256:
-                n = 0
-                st[_OCC_HI] += 1
-            st[0] = n
-        rss = last[1]
-        if rss > st[1]:
-            st[1] = rss
-        if p > _PEAK_NOISE:
-            if p > st[4]:
-                st[4] = p
-            if self.skip is None:
-                if p <= 256 - st[10]:  # as in _step
-                    st[10] += p
-                else:
-                    st[10] -= 256 - p
-                    n = st[12] + 1
+        if last[7] is self and newline is not None and last[5] > 1:
+            sv = _hv_saved
+            sv[_hv_pk0] = _hv[_hv_pk0]
+            if _hv_q == _hv_saved_q:
+                # The quick path: the heap is where it was read, its peak p
+                # (0..255) above, and this frame's state that of the reading
+                # (see _last): _step would charge p and nothing else. The
+                # peak is reset first (no thread switch comes before a call).
+                p = sv[_hv_pk0] - sv[_hv_c0]
+                if p:
+                    _reset_peak()
+                last[5] -= 1
+                st = self.st
+                if self.count:
+                    n = st[0] + 1
                     if n == 256:
                         n = 0
-                        self._charge(st, 65536)
-                    st[12] = n
-            else:
-                self._charge(st, p)
-            if p > self.lifep:
-                self.lifep = p  # the frame's highest peak, over cur0: see _lifep
-        st = self.lines.get(newline)
-        if st is None:
-            st = self.fn.stats(newline)
-            last[6] = 1
-        self.st = st
-        self.count = count
-        if last[6]:
-            self._rebase()
-        elif p:
-            _reset_peak()
+                        st[_OCC_HI] += 1
+                    st[0] = n
+                rss = last[1]
+                if rss > st[1]:
+                    st[1] = rss
+                if p > _PEAK_NOISE:
+                    if p > st[4]:
+                        st[4] = p
+                    # An int _charge makes would stay in the peak the next
+                    # line starts from: reset again.
+                    if self.skip is None:
+                        if p <= 256 - st[10]:  # as in _step
+                            st[10] += p
+                        else:
+                            st[10] -= 256 - p
+                            n = st[12] + 1
+                            if n == 256:
+                                n = 0
+                                self._charge(st, 65536)
+                                _reset_peak()
+                            st[12] = n
+                    else:
+                        self._charge(st, p)
+                        _reset_peak()
+                    if p > self.lifep:
+                        self.lifep = p  # the frame's highest peak, over cur0: see _lifep
+                st = self.lines.get(newline)
+                if st is None:
+                    st = self.fn.stats(newline)
+                    last[6] = 1
+                self.st = st
+                self.count = count
+                if last[6]:
+                    self._rebase()
+                return
+        self._step(newline, count)
 
     def _step(self, newline, count):
         """step, reading ints."""
@@ -879,10 +900,12 @@ class FrameTracer(object):
             cur = _reading()
         last[0] = cur
         last[2] = ts
+        last[7] = self if newline is not None and ts.top is self else False
         self.cur0 = cur
         self.hi = cur
         _reset_peak()
-        _hv_box.value = cur  # see step
+        _hv_box_c.value = cur  # see step
+        _hv_box_pk.value = cur
 
     def _lifep(self):
         """Quick steps keep the frame's highest peak as lifep over cur0 (no
@@ -905,7 +928,8 @@ class FrameTracer(object):
         self.cur0 = cur
         self.hi = cur
         _reset_peak()
-        _hv_box.value = cur
+        _hv_box_c.value = cur
+        _hv_box_pk.value = cur
 
     def _changed(self, st, ts, cur, p):
         """The RSS and traced heap changed across the line: adds them to its
@@ -1010,9 +1034,61 @@ class FrameTracer(object):
         self.parent = None
 
     def trace(self, frame, event, arg):
-        """sys.settrace local trace function."""
+        """sys.settrace local trace function. On line events, step's quick
+        path runs here, a copy (keep them alike): a Python call fewer on
+        every event."""
         if event == "line":
-            self.step(frame.f_lineno, 1)
+            line = frame.f_lineno  # first: a line above 256 is a new int, made before the reading as in step
+            last = _last
+            if last[7] is self and last[5] > 1:
+                sv = _hv_saved
+                sv[_hv_pk0] = _hv[_hv_pk0]
+                if _hv_q == _hv_saved_q:
+                    p = sv[_hv_pk0] - sv[_hv_c0]
+                    if p:
+                        _reset_peak()
+                    last[5] -= 1
+                    st = self.st
+                    if self.count:
+                        n = st[0] + 1
+                        if n == 256:
+                            n = 0
+                            st[_OCC_HI] += 1
+                        st[0] = n
+                    rss = last[1]
+                    if rss > st[1]:
+                        st[1] = rss
+                    if p > _PEAK_NOISE:
+                        if p > st[4]:
+                            st[4] = p
+                        # An int _charge makes would stay in the peak the next
+                        # line starts from: reset again.
+                        if self.skip is None:
+                            if p <= 256 - st[10]:
+                                st[10] += p
+                            else:
+                                st[10] -= 256 - p
+                                n = st[12] + 1
+                                if n == 256:
+                                    n = 0
+                                    self._charge(st, 65536)
+                                    _reset_peak()
+                                st[12] = n
+                        else:
+                            self._charge(st, p)
+                            _reset_peak()
+                        if p > self.lifep:
+                            self.lifep = p
+                    st = self.lines.get(line)
+                    if st is None:
+                        st = self.fn.stats(line)
+                        last[6] = 1
+                    self.st = st
+                    self.count = 1
+                    if last[6]:
+                        self._rebase()
+                    return self.bound
+            self._step(line, 1)
         elif event == "return":
             if frame.f_code.co_flags & _SUSPENDABLE and _suspended_at(frame.f_code.co_code, frame.f_lasti):
                 self.suspend()
@@ -1144,7 +1220,58 @@ def _mon_line_solo(main_ts):
     def line(code, line):
         ft = main_ts.top
         if ft is not None and ft.code is code:
-            ft.step(line, 1)
+            # step's quick path, a copy (keep them alike): a Python call
+            # fewer on every event.
+            last = _last
+            if last[7] is ft and last[5] > 1:
+                sv = _hv_saved
+                sv[_hv_pk0] = _hv[_hv_pk0]
+                if _hv_q == _hv_saved_q:
+                    p = sv[_hv_pk0] - sv[_hv_c0]
+                    if p:
+                        _reset_peak()
+                    last[5] -= 1
+                    st = ft.st
+                    if ft.count:
+                        n = st[0] + 1
+                        if n == 256:
+                            n = 0
+                            st[_OCC_HI] += 1
+                        st[0] = n
+                    rss = last[1]
+                    if rss > st[1]:
+                        st[1] = rss
+                    if p > _PEAK_NOISE:
+                        if p > st[4]:
+                            st[4] = p
+                        # An int _charge makes would stay in the peak the next
+                        # line starts from: reset again.
+                        if ft.skip is None:
+                            if p <= 256 - st[10]:
+                                st[10] += p
+                            else:
+                                st[10] -= 256 - p
+                                n = st[12] + 1
+                                if n == 256:
+                                    n = 0
+                                    ft._charge(st, 65536)
+                                    _reset_peak()
+                                st[12] = n
+                        else:
+                            ft._charge(st, p)
+                            _reset_peak()
+                        if p > ft.lifep:
+                            ft.lifep = p
+                    st = ft.lines.get(line)
+                    if st is None:
+                        st = ft.fn.stats(line)
+                        last[6] = 1
+                    ft.st = st
+                    ft.count = 1
+                    if last[6]:
+                        ft._rebase()
+                    return
+            ft._step(line, 1)
     return line
 
 
@@ -1446,6 +1573,7 @@ def _flush_unseen():
         top = _last[2].top
         if top is not None and pk > top.hi:
             top.hi = pk
+        _last[7] = False  # its peak and the reading no longer match: see FrameTracer.step
         pk = top = None
         try:
             data = _encode(False)
@@ -1653,6 +1781,7 @@ def _tl_sampler():
             top = _last[2].top
             if top is not None and pk > top.hi:
                 top.hi = pk
+            _last[7] = False
             pk = top = None
             _tl_sample(0)
             n += 1
@@ -1696,7 +1825,7 @@ def _calibrate():
     ft.fn, ft.lines, ft.ts = fn, fn.lines, ts
     ts.top = ft
     saved = list(_last)
-    _last[:] = [_traced()[0], rss_bytes(), ts, 0, 0, 0, 0]  # RSS read at every step: the worst case
+    _last[:] = [_traced()[0], rss_bytes(), ts, 0, 0, 0, 0, False]  # RSS read at every step: the worst case
     keep = [None] * 8
     for i in range(8):
         ft.step(2 * i, 1)
@@ -1979,7 +2108,7 @@ def _start(places=None):
         _use_heap_counters(places)
     _warm_up()
     main_ts = _new_thread_state()
-    _last[:] = [_traced()[0], rss_bytes() if not _COUNTS_ONLY else 0, main_ts, 0, 0, 0, 0]
+    _last[:] = [_traced()[0], rss_bytes() if not _COUNTS_ONLY else 0, main_ts, 0, 0, 0, 0, False]
     if _OUT or (_RSS_TICK > 0 and not _COUNTS_ONLY and not _RSS_EVERY_EVENT):
         threading.Thread(target=_flusher, name="memlens-flush", daemon=True).start()
     _tl_start(main_ts)
