@@ -507,6 +507,11 @@ _hv_pk0 = 8  # the peak's
 _hv_saved_buf = bytearray(16)
 _hv_saved = memoryview(_hv_saved_buf)
 _hv_saved_q = _hv_saved.cast("Q")
+# The same with the peak's part 256 higher (FrameTracer._step): the peak may rise
+# into the next 256 (a steady loop whose heap sits near the end of one would
+# otherwise never take the quick path).
+_hv_saved2 = memoryview(bytearray(16))
+_hv_saved2_q = _hv_saved2.cast("Q")
 try:
     import ctypes
 
@@ -769,13 +774,17 @@ class FrameTracer(object):
         last = _last
         if last[7] is self and newline is not None and last[5] > 1:
             sv = _hv_saved
-            sv[_hv_pk0] = _hv[_hv_pk0]
-            if _hv_q == _hv_saved_q:
+            p = sv[_hv_pk0] = _hv_saved2[_hv_pk0] = _hv[_hv_pk0]  # the peak's lowest byte
+            if _hv_q == _hv_saved_q or (p < sv[_hv_c0] and _hv_q == _hv_saved2_q):
                 # The quick path: the heap is where it was read, its peak p
                 # (0..255) above, and this frame's state that of the reading
                 # (see _last): _step would charge p and nothing else. The
                 # peak is reset first (no thread switch comes before a call).
-                p = sv[_hv_pk0] - sv[_hv_c0]
+                c = sv[_hv_c0]
+                if p >= c:
+                    p -= c
+                else:  # in the next 256
+                    p += 256 - c
                 if p:
                     _reset_peak()
                 last[5] -= 1
@@ -906,6 +915,19 @@ class FrameTracer(object):
         _reset_peak()
         _hv_box_c.value = cur  # see step
         _hv_box_pk.value = cur
+        # _hv_saved2: the peak's part 256 higher, carried a byte at a time
+        # (no object made; here, not in a function of its own: on 3.12+ a
+        # function's first run after monitoring starts allocates its
+        # instrumentation, which the running line would show).
+        sv2 = _hv_saved2
+        sv2[_ALL] = _hv_saved
+        i = _hv_pk0 + 1
+        end = i + 7
+        while i < end and sv2[i] == 255:
+            sv2[i] = 0
+            i += 1
+        if i < end:
+            sv2[i] += 1
 
     def _lifep(self):
         """Quick steps keep the frame's highest peak as lifep over cur0 (no
@@ -930,6 +952,16 @@ class FrameTracer(object):
         _reset_peak()
         _hv_box_c.value = cur
         _hv_box_pk.value = cur
+        # _hv_saved2: as in _step.
+        sv2 = _hv_saved2
+        sv2[_ALL] = _hv_saved
+        i = _hv_pk0 + 1
+        end = i + 7
+        while i < end and sv2[i] == 255:
+            sv2[i] = 0
+            i += 1
+        if i < end:
+            sv2[i] += 1
 
     def _changed(self, st, ts, cur, p):
         """The RSS and traced heap changed across the line: adds them to its
@@ -1042,9 +1074,13 @@ class FrameTracer(object):
             last = _last
             if last[7] is self and last[5] > 1:
                 sv = _hv_saved
-                sv[_hv_pk0] = _hv[_hv_pk0]
-                if _hv_q == _hv_saved_q:
-                    p = sv[_hv_pk0] - sv[_hv_c0]
+                p = sv[_hv_pk0] = _hv_saved2[_hv_pk0] = _hv[_hv_pk0]
+                if _hv_q == _hv_saved_q or (p < sv[_hv_c0] and _hv_q == _hv_saved2_q):
+                    c = sv[_hv_c0]
+                    if p >= c:
+                        p -= c
+                    else:
+                        p += 256 - c
                     if p:
                         _reset_peak()
                     last[5] -= 1
@@ -1225,9 +1261,13 @@ def _mon_line_solo(main_ts):
             last = _last
             if last[7] is ft and last[5] > 1:
                 sv = _hv_saved
-                sv[_hv_pk0] = _hv[_hv_pk0]
-                if _hv_q == _hv_saved_q:
-                    p = sv[_hv_pk0] - sv[_hv_c0]
+                p = sv[_hv_pk0] = _hv_saved2[_hv_pk0] = _hv[_hv_pk0]
+                if _hv_q == _hv_saved_q or (p < sv[_hv_c0] and _hv_q == _hv_saved2_q):
+                    c = sv[_hv_c0]
+                    if p >= c:
+                        p -= c
+                    else:
+                        p += 256 - c
                     if p:
                         _reset_peak()
                     last[5] -= 1
