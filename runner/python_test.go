@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -265,7 +266,17 @@ func TestProfilePythonProfileStream(t *testing.T) {
 }
 
 // runPythonCases runs the case table under the interpreter py.
-func runPythonCases(t *testing.T, py string) {
+// TestProfilePythonCasesReadingInts runs the case table with tracemalloc's
+// counters read as ints on every line event (MEMLENS_HEAP_IN_PLACE=0), the
+// tracer's path where it cannot find them in place: both paths stay exact.
+func TestProfilePythonCasesReadingInts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the default path's run is enough")
+	}
+	runPythonCases(t, testPython(t), "MEMLENS_HEAP_IN_PLACE=0")
+}
+
+func runPythonCases(t *testing.T, py string, env ...string) {
 	const mib = 1 << 20
 	resetPeak := pythonMinor(pythonVersion(py)) >= 9 // tracemalloc.reset_peak
 	whileRuns := uint64(3)                           // oneliners.py's while line, as sys.settrace counts it
@@ -533,7 +544,7 @@ func runPythonCases(t *testing.T, py string) {
 			name = c.name
 		}
 		t.Run(name, func(t *testing.T) {
-			r := profilePy(t, Request{Target: c.script, Funcs: c.funcs, Args: c.args, Timeout: c.timeout, Env: c.env, Python: py, SampleInterval: c.sample})
+			r := profilePy(t, Request{Target: c.script, Funcs: c.funcs, Args: c.args, Timeout: c.timeout, Env: append(slices.Clip(c.env), env...), Python: py, SampleInterval: c.sample})
 			if r.Status != c.status || r.ExitCode != c.exit {
 				t.Fatalf("status %s exit %d (%s), want %s exit %d\n%s", r.Status, r.ExitCode, r.Message, c.status, c.exit, r.Output)
 			}
