@@ -305,3 +305,37 @@ func artifactDir(t testing.TB, editor string) string {
 	}
 	return dir
 }
+
+// libCount is lib.Count of testdata/go/xpkg, the entry question's example:
+// only other packages' tests reach it (report's TestTop, app's TestEmpty
+// and TestSummary). want is the ×N of each of its lines after app's tests
+// ran it (on "a", "B", "b" in TestSummary and on nothing in TestEmpty).
+type libCount struct {
+	file               string
+	lines              []string
+	funcLine, wordLine int
+	want               map[int]string
+}
+
+func findLibCount(t *testing.T, root string) libCount {
+	t.Helper()
+	c := libCount{file: filepath.Join(root, "testdata", "go", "xpkg", "lib", "lib.go")}
+	src, err := os.ReadFile(c.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.lines = strings.Split(string(src), "\n")
+	lineOf := func(prefix string) int {
+		for i, l := range c.lines {
+			if strings.HasPrefix(strings.TrimSpace(l), prefix) {
+				return i + 1
+			}
+		}
+		t.Fatalf("no line %q in %s", prefix, c.file)
+		return 0
+	}
+	c.funcLine, c.wordLine = lineOf("func Count("), lineOf("counts[strings.ToLower(w)]++")
+	c.want = map[int]string{c.funcLine: "×2", lineOf("counts := make"): "×2", lineOf("for _, w := range words {"): "×5",
+		c.wordLine: "×3", lineOf("return counts"): "×2"}
+	return c
+}

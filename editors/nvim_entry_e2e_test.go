@@ -21,25 +21,8 @@ func TestNeovimEntryQuestion(t *testing.T) {
 	tmux := need(t, "tmux")
 	bin := memlensBinary(t)
 	root := repoRoot(t)
-	file := filepath.Join(root, "testdata", "go", "xpkg", "lib", "lib.go")
-	src, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(string(src), "\n")
-	lineOf := func(s string) int {
-		for i, l := range lines {
-			if strings.HasPrefix(strings.TrimSpace(l), s) {
-				return i + 1
-			}
-		}
-		t.Fatalf("no line %q in lib.go", s)
-		return 0
-	}
-	count := lineOf("func Count(")
-	// lib.Count on "a", "B", "b" (TestSummary) and on nothing (TestEmpty).
-	want := map[int]string{count: "×2", lineOf("counts := make"): "×2", lineOf("for _, w := range words {"): "×5",
-		lineOf("counts[strings.ToLower(w)]++"): "×3", lineOf("return counts"): "×2"}
+	lc := findLibCount(t, root)
+	file, lines, count, want := lc.file, lc.lines, lc.funcLine, lc.want
 	rowRE := regexp.MustCompile(`^\s*(\d+) (.*)$`)
 	cancelRE := regexp.MustCompile(`(?m)^3[.:] Cancel$`)
 	for _, nv := range nvims {

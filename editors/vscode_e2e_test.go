@@ -133,23 +133,12 @@ func TestVSCode(t *testing.T) {
 		files = append(files, file{Name: tg.name, File: rel, FuncLine: tg.funcLine, HoverLine: tg.sleepLines[0], Timeline: []string{"lens", "palette"}[i%2]})
 	}
 	// A function only other packages' tests reach: the server asks which.
-	entryRel := filepath.Join("go", "xpkg", "lib", "lib.go")
-	entrySrc, err := os.ReadFile(filepath.Join(workspace, entryRel))
+	lc := findLibCount(t, root)
+	entryRel, err := filepath.Rel(workspace, lc.file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	entryLines := strings.Split(string(entrySrc), "\n")
-	entryLine := func(prefix string) int {
-		for i, l := range entryLines {
-			if strings.HasPrefix(strings.TrimSpace(l), prefix) {
-				return i + 1
-			}
-		}
-		t.Fatalf("no line %q in %s", prefix, entryRel)
-		return 0
-	}
-	countLine := entryLine("func Count(")
-	files = append(files, file{Name: "go-entry-question", File: entryRel, FuncLine: countLine, HoverLine: entryLine("counts[strings.ToLower(w)]++"), Choose: "app: TestEmpty, TestSummary"})
+	files = append(files, file{Name: "go-entry-question", File: entryRel, FuncLine: lc.funcLine, HoverLine: lc.wordLine, Choose: "app: TestEmpty, TestSummary"})
 	for i, tg := range targets {
 		rel, err := filepath.Rel(workspace, filepath.Join(root, tg.file))
 		if err != nil {
@@ -233,17 +222,14 @@ func TestVSCode(t *testing.T) {
 		if !ok {
 			t.Fatal("no report for the entry question")
 		}
-		// lib.Count on "a", "B", "b" (TestSummary) and on nothing (TestEmpty).
-		want := map[int]string{countLine: "×2", entryLine("counts := make"): "×2", entryLine("for _, w := range words {"): "×5",
-			entryLine("counts[strings.ToLower(w)]++"): "×3", entryLine("return counts"): "×2"}
 		if !strings.Contains(r.Question, "no test of its own package reaches Count") || !slices.Equal(r.Choices, []string{"report.TestTop", "app: TestEmpty, TestSummary", "Cancel"}) {
 			t.Errorf("question %q with buttons %q, want Count's question with report.TestTop, app's tests and Cancel", r.Question, r.Choices)
 		}
 		if r.LensAfter == nil || !strings.Contains(r.LensAfter.Text, "2 calls") || !strings.Contains(r.LensAfter.Text, "via app: TestEmpty, TestSummary") {
 			t.Errorf("lens after the choice %+v, want the summary of 2 calls via app's tests", r.LensAfter)
 		}
-		hints := vscodeHints(t, entryLines, r.Lines)
-		for l, w := range want {
+		hints := vscodeHints(t, lc.lines, r.Lines)
+		for l, w := range lc.want {
 			if got := timesRE.FindString(hints[l]); got != w {
 				t.Errorf("line %d: hint %q, want %s in it", l, hints[l], w)
 			}
