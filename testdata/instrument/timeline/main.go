@@ -100,11 +100,15 @@ func main() {
 		fmt.Println(steps())
 	case "quiet":
 		// After a warm-up: the sampler's first waits may allocate once in
-		// the runtime (its P's timer heap, a sudog), never again.
-		spin(100 * time.Millisecond)
+		// the runtime for each P it lands on (its timer heap, a sudog),
+		// never again. Two Ps keep that one-time cost the same on any
+		// machine (with 32 it reached 8 allocations); the window is about
+		// 100 samples, so one allocation per sample could not hide in it.
+		runtime.GOMAXPROCS(2)
+		spin(200 * time.Millisecond)
 		var m0, m1 runtime.MemStats
 		runtime.ReadMemStats(&m0)
-		spin(300 * time.Millisecond)
+		spin(time.Second)
 		runtime.ReadMemStats(&m1)
 		fmt.Println(m1.Mallocs - m0.Mallocs)
 	default:
