@@ -42,7 +42,7 @@ func run(ctx context.Context, args []string) int {
 	}
 	switch args[0] {
 	case "profile":
-		return profileCommand(ctx, args[1:], os.Stdout, os.Stderr)
+		return profileCommand(ctx, args[1:], programInput(os.Stdin), os.Stdout, os.Stderr)
 	case "plot":
 		return plotCommand(args[1:], os.Stdout, os.Stderr)
 	case "serve":

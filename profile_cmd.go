@@ -17,8 +17,9 @@ import (
 )
 
 // profileCommand implements `memlens profile [flags] TARGET [FUNC...] [-- ARGS...]`.
-// Flags may come before or after the positional arguments.
-func profileCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// Flags may come before or after the positional arguments. stdin (may be
+// nil) becomes the program's standard input.
+func profileCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("memlens profile", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
@@ -112,6 +113,7 @@ Flags:
 		RSSInterval: *rssEvery,
 		PprofFile:   *pprofFile,
 		Env:         nil,
+		Stdin:       stdin,
 	}
 	if *rssEvery < 0 {
 		fmt.Fprintf(stderr, "memlens: --rss-interval must not be negative\n")
@@ -186,6 +188,20 @@ Flags:
 		return 1
 	}
 	return 0
+}
+
+// programInput is what the profiled program reads as its standard input:
+// memlens's own when it is a pipe or a file (`memlens profile x.py < in`),
+// else nothing. Not a terminal: the program runs in a process group of its
+// own (so that a timeout kills the whole tree), and reading the terminal
+// from outside the foreground group would stop it (SIGTTIN) until the
+// timeout; it reads end-of-file instead.
+func programInput(f *os.File) io.Reader {
+	st, err := f.Stat()
+	if err != nil || st.Mode()&os.ModeCharDevice != 0 {
+		return nil
+	}
+	return f
 }
 
 // relativeFiles returns r with each function's file relative to dir where

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -41,6 +42,24 @@ func TestProfileCommandPython(t *testing.T) {
 	}
 	if strings.Contains(text, "We have successfully") {
 		t.Errorf("--quiet still echoed the program's output:\n%s", text)
+	}
+
+	// `memlens profile script.py < file`: the program reads memlens's stdin.
+	in := filepath.Join(t.TempDir(), "in.csv")
+	if err := os.WriteFile(in, []byte(strings.Repeat("a,b,c\n", 500)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd := exec.Command(bin, "profile", "testdata/python/stdin.py")
+	cmd.Stdin = f
+	out, err = cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "read 500 rows") ||
+		!regexp.MustCompile(`(?m)^\s+8\s+[\d.]+ MiB\s+[-\d.]+ MiB\s+500\s.*rows\.append`).Match(out) {
+		t.Errorf("memlens profile stdin.py < in.csv: %v\n%s", err, out)
 	}
 }
 

@@ -16,7 +16,7 @@ import (
 func profileCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code = profileCommand(context.Background(), args, &out, &errOut)
+	code = profileCommand(context.Background(), args, nil, &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 

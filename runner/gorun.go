@@ -28,6 +28,7 @@ func (r *goRun) run(ctx context.Context) error {
 	}
 	cmd := exec.Command(r.bin, r.entry.Args...)
 	cmd.Dir = r.req.Dir
+	cmd.Stdin = r.req.Stdin
 	if r.entry.Kind == entryTest {
 		cmd.Args = append([]string{r.bin, "-test.count=1"}, r.entry.Args...)
 		cmd.Dir = r.entry.Pkg.Dir // as go test does

@@ -67,6 +67,7 @@ func profilePython(ctx context.Context, req Request) (*profile.Result, error) {
 	args := append([]string{"-c", pytracer.Boot, target}, req.Args...)
 	cmd := exec.Command(pythonPath, args...)
 	cmd.Dir = req.Dir
+	cmd.Stdin = req.Stdin
 	// The flush period comes before req.Env, which may override it (tests
 	// do, to make the periodic writes overlap the program's work).
 	cmd.Env = append(os.Environ(), fmt.Sprintf("MEMLENS_FLUSH_SECONDS=%g", pyFlushEvery.Seconds()))

@@ -102,6 +102,9 @@ type Request struct {
 	// Output, when set, receives the program's own output as it runs (the
 	// result keeps a tail of it in any case).
 	Output io.Writer
+	// Stdin, when set, is the program's standard input (the command line
+	// passes its own when it is a pipe or a file); nil reads as empty.
+	Stdin io.Reader
 }
 
 // Stage names a phase of a run, for progress reports.
