@@ -77,7 +77,10 @@ func TestRows(t *testing.T) {
 				t.Fatalf("no target %s", name)
 				return -1
 			}
-			if r := rows[id("hold")]; r.shared == 0 || r.perP == 0 || r.pool == 0 {
+			// With more Ps than have rows, the scheduler may run none of
+			// hold's goroutines on the few Ps that do (seen in about one
+			// run in eight): per-P rows are then not required.
+			if r := rows[id("hold")]; r.shared == 0 || (r.perP == 0 && procs <= maxPRows) || r.pool == 0 {
 				t.Errorf("hold, 300 calls at once: %+v, want every kind of row used", r)
 			}
 			if r := rows[id("depth")]; r.pool == 0 {
