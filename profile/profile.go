@@ -255,6 +255,16 @@ func (f *Function) Timed() bool { return f.TimeSamples >= MinTimeSamples }
 // Ran reports whether the line executed at least once.
 func (l Line) Ran() bool { return l.Occurrences > 0 }
 
+// Allocated reports whether allocations were recorded at the line. A line
+// that never ran can have some: a continuation line of a statement that
+// spans several lines (&T{\n m: make(...),\n}) is not counted, its
+// statement counts on its first line, but allocation stacks name the line
+// of the call or literal that allocated, as pprof -list shows them.
+func (l Line) Allocated() bool { return l.AllocBytes != 0 || l.AllocObjects != 0 }
+
+// Shown reports whether the line has figures to show: it ran or allocated.
+func (l Line) Shown() bool { return l.Ran() || l.Allocated() }
+
 // Line returns the profile of source line n, if the function covers it.
 func (f *Function) Line(n int) (*Line, bool) {
 	i := n - f.StartLine

@@ -12,7 +12,8 @@ import (
 // the timeline's samples found a profiled function running often enough
 // (Function.Timed), line_profiler's % Time: the line's share of the samples
 // that found its function running. Lines that never ran have empty figure
-// columns, as in memory_profiler.
+// columns, as in memory_profiler, except for the allocations recorded at a
+// continuation line of a multi-line statement (see Line.Allocated).
 func WriteTable(w io.Writer, r *Result) error {
 	var b strings.Builder
 	timed := false // a % Time column when some function was sampled running
@@ -39,13 +40,20 @@ func WriteTable(w io.Writer, r *Result) error {
 				}
 				share = fmt.Sprintf(" %7s", share)
 			}
-			if !l.Ran() {
-				fmt.Fprintf(&b, "%6d %12s %12s  %11s %11s %9s %11s%s   %s\n", l.Line, "", "", "", "", "", "", share, l.Content)
-				continue
-			}
 			objects := "—"
 			if r.CountsObjects() {
 				objects = fmt.Sprint(l.AllocObjects)
+			}
+			if !l.Ran() {
+				if !l.Allocated() {
+					fmt.Fprintf(&b, "%6d %12s %12s  %11s %11s %9s %11s%s   %s\n", l.Line, "", "", "", "", "", "", share, l.Content)
+					continue
+				}
+				// A continuation line of a statement counted on its first
+				// line: its allocations, without a count of its own.
+				fmt.Fprintf(&b, "%6d %12s %12s  %11s %11s %9s %11s%s   %s\n", l.Line, "", "", "",
+					Bytes(l.AllocBytes), objects, Bytes(l.RetainedBytes), share, l.Content)
+				continue
 			}
 			fmt.Fprintf(&b, "%6d %12s %12s  %11d %11s %9s %11s%s   %s\n",
 				l.Line, MiB(int64(l.MemUsageBytes)), MiB(l.IncrementBytes), l.Occurrences,

@@ -45,3 +45,29 @@ func TestWriteTableTime(t *testing.T) {
 		})
 	}
 }
+
+// TestWriteTableContinuationLine: a statement spanning several lines counts
+// on its first line, but what its later lines allocated (a make inside a
+// composite literal) is recorded there and must show, else the lines do not
+// add up to the function's total.
+func TestWriteTableContinuationLine(t *testing.T) {
+	f := Function{Name: "New", File: "/src/t.go", StartLine: 1, EndLine: 5, Calls: 3, AllocBytes: 10776, AllocObjects: 6, Lines: []Line{
+		{Line: 1, Content: "func New(n int) *T {", Code: true, Occurrences: 3},
+		{Line: 2, Content: "\treturn &T{", Code: true, Occurrences: 3, AllocBytes: 144, AllocObjects: 3},
+		{Line: 3, Content: "\t\tm: make(map[string]int, n),", AllocBytes: 10632, AllocObjects: 3, RetainedBytes: 3544},
+		{Line: 4, Content: "\t}"},
+		{Line: 5, Content: "}"},
+	}}
+	var b strings.Builder
+	if err := WriteTable(&b, &Result{Language: "go", Status: StatusOK, Functions: []Function{f}}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(b.String(), "\n")
+	want := "     3                                           10.4 KiB         3     3.5 KiB   \t\tm: make(map[string]int, n),"
+	if lines[6] != want {
+		t.Errorf("continuation line:\n%q\nwant\n%q", lines[6], want)
+	}
+	if blank := "     4" + strings.Repeat(" ", 76) + "\t}"; lines[7] != blank {
+		t.Errorf("line without figures:\n%q\nwant\n%q", lines[7], blank)
+	}
+}

@@ -62,7 +62,11 @@ func lineDetails(e *runEntry, l *profile.Line, at int) string {
 		row("peak inside the line", profile.Bytes(l.PeakAllocBytes), "")
 	}
 	row("retained", profile.Bytes(l.RetainedBytes), perCall(l.RetainedBytes))
-	row("occurrences", fmt.Sprintf("×%d", l.Occurrences), countPerCall(int64(l.Occurrences), calls))
+	if l.Ran() {
+		row("occurrences", fmt.Sprintf("×%d", l.Occurrences), countPerCall(int64(l.Occurrences), calls))
+	} else {
+		row("occurrences", "counted on the first line of the statement", "")
+	}
 	if share, ok := timeShare(r, l); ok {
 		row("time (share of the function's)", share, "")
 	}

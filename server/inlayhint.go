@@ -12,7 +12,8 @@ import (
 )
 
 // InlayHint answers, for the requested range only, one hint at the end of
-// every line that ran in a stored profile and is unchanged since.
+// every line that ran (or allocated) in a stored profile and is unchanged
+// since.
 func (s *Server) InlayHint(ctx context.Context, params *protocol.InlayHintParams) ([]protocol.InlayHint, error) {
 	path, err := pathOf(params.TextDocument.URI)
 	if err != nil {
@@ -111,7 +112,11 @@ func hintLabel(r *profile.Result, l *profile.Line, figures []string, share int) 
 		case "retained":
 			parts = append(parts, "retained "+profile.Bytes(l.RetainedBytes))
 		case "occurrences":
-			parts = append(parts, fmt.Sprintf("×%d", l.Occurrences))
+			// A continuation line has no count of its own (its statement
+			// counts on its first line): ×0 would say it never ran.
+			if l.Ran() {
+				parts = append(parts, fmt.Sprintf("×%d", l.Occurrences))
+			}
 		case "share":
 			if share > 0 {
 				parts = append(parts, fmt.Sprintf("▲ %d%%", share))
@@ -135,7 +140,7 @@ type lineShares struct {
 	pct    map[int]int // rounded percentages by line number
 }
 
-// heaviest returns the lines of fn that ran, heaviest first (ties in line
+// heaviest returns the lines of fn that ran or allocated, heaviest first (ties in line
 // order), by the figure a hint leads with: Go the allocated bytes, Python
 // the increment (or the allocated bytes, when no line grew the process);
 // and the function's total of that figure. Lines with nothing of it are
@@ -156,7 +161,7 @@ func heaviest(r *profile.Result, fn *profile.Function) (lines []*profile.Line, f
 		}
 	}
 	for i := range fn.Lines {
-		if l := &fn.Lines[i]; l.Ran() && weight(l) > 0 {
+		if l := &fn.Lines[i]; l.Shown() && weight(l) > 0 {
 			lines = append(lines, l)
 		}
 	}

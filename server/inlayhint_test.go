@@ -93,6 +93,18 @@ func TestHintLabels(t *testing.T) {
 			},
 		},
 		{
+			// &T{\n m: make(...),\n}: the statement counts on line 1, the
+			// make allocates on line 2, which has no count of its own.
+			name:     "go: a continuation line shows its allocation and share, without ×0",
+			language: "go", fnAlloc: 12 * kib,
+			lines: []profile.Line{line(1, 3, 0, 2*kib), {Line: 2, AllocBytes: 10 * kib}, {Line: 3}},
+			want: map[int]string{
+				1: "alloc 2.0 KiB  ▲ 17%  ×3",
+				2: "alloc 10.0 KiB  ▲ 83%",
+			},
+			hover: map[int]string{2: "| occurrences | counted on the first line of the statement |"},
+		},
+		{
 			name:     "python objects are not measured",
 			language: "python", hints: []string{"alloc", "objects", "occurrences"},
 			lines: []profile.Line{line(1, 1, 0, 100)},

@@ -90,8 +90,9 @@ type profiledLine struct {
 }
 
 // profiledLinesLocked returns the lines of path that ran in a stored
-// profile and still stand where they were measured, within [from, to]
-// (0-based, inclusive).
+// profile, or allocated (a continuation line of a multi-line statement,
+// see profile.Line.Allocated), and still stand where they were measured,
+// within [from, to] (0-based, inclusive).
 func (s *Server) profiledLinesLocked(path string, from, to int) []profiledLine {
 	var out []profiledLine
 	for _, e := range s.runsInLocked(path) {
@@ -101,7 +102,7 @@ func (s *Server) profiledLinesLocked(path string, from, to int) []profiledLine {
 		}
 		for i := range fn.Lines {
 			l := &fn.Lines[i]
-			if !l.Ran() {
+			if !l.Shown() {
 				continue
 			}
 			at, ok := e.cur.tracker.current(l.Line - 1)
