@@ -82,6 +82,43 @@ func TestProfileGeneratedEntry(t *testing.T) {
 	}
 }
 
+// A package's init functions run while the program initializes the
+// package: an empty generated test runs them, each profiled on its own
+// (two functions named init) with its calls, counts and allocations.
+func TestProfileInitFuncs(t *testing.T) {
+	res := profileTestdata(t, Request{Target: "./testdata/go/startup", Funcs: []string{"init"}})
+	if len(res.Functions) != 2 {
+		t.Fatalf("%d functions, want the 2 init functions", len(res.Functions))
+	}
+	first, second := &res.Functions[0], &res.Functions[1]
+	if first.Name != "init" || second.Name != "init" || first.StartLine >= second.StartLine {
+		t.Fatalf("functions %s:%d and %s:%d, want both init functions in source order", first.Name, first.StartLine, second.Name, second.StartLine)
+	}
+	for _, c := range []struct {
+		f    *profile.Function
+		want lines
+	}{
+		{first, lines{{"names = make([]string, 0, 2)", 1}, {"for i := 0; i < 8; i++ {", 9}, {"names = append(names, \"n\"+strconv.Itoa(i+10))", 8}}},
+		{second, lines{{"codes = make(map[string]int, len(names))", 1}, {"for i, n := range names {", 9}, {"codes[n] = i", 8}}},
+	} {
+		if c.f.Calls != 1 {
+			t.Errorf("init at line %d: %d calls, want 1", c.f.StartLine, c.f.Calls)
+		}
+		for _, w := range c.want {
+			if l := lineOf(t, c.f, w.prefix); l.Occurrences != w.n {
+				t.Errorf("init at line %d: %q ran %d times, want %d", c.f.StartLine, w.prefix, l.Occurrences, w.n)
+			}
+		}
+		if c.f.AllocBytes == 0 {
+			t.Errorf("init at line %d: no allocation recorded", c.f.StartLine)
+		}
+	}
+	// The first make's 2 strings: 32 B, in one object.
+	if l := lineOf(t, first, "names = make([]string, 0, 2)"); l.AllocBytes != 32 || l.AllocObjects != 1 {
+		t.Errorf("make line: %d B in %d objects, want 32 B in 1", l.AllocBytes, l.AllocObjects)
+	}
+}
+
 // Build tags reach go list, the call graph, the generated test and the
 // build: Tagged, in a file behind //go:build memlenstag, is profiled with
 // -tags=memlenstag (alongside Squares, one generated test calling both)

@@ -71,6 +71,14 @@ func TestChooseEntry(t *testing.T) {
 			entry: "go test -run ^(ExampleBuild|TestAreas|TestBuild|TestFirstBig|TestLabels)$ -bench ^(BenchmarkBuild)$ -benchtime 1x (tests that reach Build)"},
 		{name: "generated call", req: Request{Target: "./testdata/go/broken", Funcs: []string{"Fine"}},
 			entry: "go test -run ^TestMemlensEntry$ (a generated test calls Fine)"},
+		// testdata/go/startup has two init functions and a test of Code.
+		// Nothing may call init: initializing the package runs them.
+		{name: "init functions", req: Request{Target: "./testdata/go/startup", Funcs: []string{"init"}},
+			entry: "go test -run ^TestMemlensEntry$ (an empty generated test: initializing the package runs init)"},
+		{name: "init and a function tests reach", req: Request{Target: "./testdata/go/startup", Funcs: []string{"init", "Code"}},
+			entry: "go test -run ^(TestCode)$ (tests that reach Code)"},
+		{name: "init and a test", req: Request{Target: "./testdata/go/startup", Funcs: []string{"TestCode", "init"}},
+			entry: "go test -run ^(TestCode)$"},
 		// The other packages of the module (testdata/go/xpkg: lib has no
 		// tests; app's and report's tests and cmd/tool and cmd/pairs
 		// call it).
