@@ -31,6 +31,21 @@ func (r *goRun) collect(context.Context) error {
 		r.res.Functions = append(r.res.Functions, fns...)
 		samples = append(samples, recs...)
 	}
+	// A table of empty lines says nothing about why: the entry (a test or
+	// benchmark the user named, a reaching test that takes another path)
+	// never called the function.
+	if r.res.Status == profile.StatusOK {
+		var never []string
+		for _, f := range r.res.Functions {
+			if f.Calls == 0 {
+				never = append(never, f.Name)
+			}
+		}
+		if len(never) > 0 {
+			r.req.Progress(Progress{Stage: StageCollecting, Message: strings.Join(dedup(never), ", ") +
+				" never ran: what ran (" + firstLine(r.res.Entry, "the entry") + ") did not call it"})
+		}
+	}
 	if r.req.PprofFile != "" {
 		return writePprof(r.req.PprofFile, samples)
 	}

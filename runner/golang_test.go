@@ -8,8 +8,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -876,4 +878,31 @@ var workloadsCounts = []funcCounts{
 	{"BuildStrings", 1, lines{{"func BuildStrings", 1}, {"total := 0", 1}, {"var b strings.Builder", 1}, {"parts := make", 1}, {"for i := 0; i < n; i++", 301},
 		{"s := \"line \"", 300}, {"for j := 0; j < 8; j++", 2700}, {"s += strconv.Itoa(j)", 2400}, {"b.WriteString(s)", 300}, {"b.WriteByte('\\n')", 300},
 		{"parts = append(parts[:0]", 300}, {"total += len(strings.Join", 300}, {"total += len(b.String())", 1}, {"return total", 1}}},
+}
+
+// A function the entry never called gets a table of empty lines; the run
+// says so, naming what ran, so that an empty table is not mistaken for a
+// function that allocates nothing.
+func TestProfileNeverRanNote(t *testing.T) {
+	var mu sync.Mutex
+	var msgs []string
+	res := profileTestdata(t, Request{Target: "./testdata/go/shapes", Funcs: []string{"Histogram", "Build"}, Test: "TestAreas", Progress: func(p Progress) {
+		mu.Lock()
+		defer mu.Unlock()
+		msgs = append(msgs, p.Message)
+	}})
+	if f, ok := res.Function("Build"); !ok || f.Calls == 0 {
+		t.Fatalf("Build did not run through TestAreas")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := "Histogram never ran: what ran (go test -run ^(TestAreas)$) did not call it"
+	if !slices.Contains(msgs, want) {
+		t.Errorf("progress lacks %q:\n%s", want, strings.Join(msgs, "\n"))
+	}
+	for _, m := range msgs {
+		if strings.Contains(m, "Build never ran") {
+			t.Errorf("Build ran, yet: %s", m)
+		}
+	}
 }
