@@ -28,8 +28,9 @@
 //     just counted (if x { y++ } counts once per evaluation of x);
 //   - for with a condition (three-clause or condition-only) counts each
 //     evaluation of the condition: k iterations count k+1; the condition
-//     cond becomes memlensCond(...) && cond, which equals cond because the
-//     probe is evaluated first and is true;
+//     cond becomes memlensCond(...) != 0 && cond, which equals cond because
+//     the probe is evaluated first and is true (an untyped bool, so cond may
+//     have any boolean type);
 //   - for {} and for init; ; post {} have no exit check to count: they count
 //     iterations (k), at the start of the body. A condition would break the
 //     terminating-statement rule (missing return);
@@ -62,7 +63,7 @@
 //   - a line: memlensLine(memlensFr, S); before a statement, as the first
 //     statement of a case or comm clause, or first in a for {} or for range
 //     body;
-//   - a loop condition: memlensCond(memlensFr, S) && cond;
+//   - a loop condition: memlensCond(memlensFr, S) != 0 && cond;
 //   - an else-if: else {memlensLine(memlensFr, S); if c {...}}.
 //
 // Counters are kept in rows: a row is a call counter and one counter per

@@ -247,9 +247,9 @@ func memlensLine(fr memlensFrame, s int) {
 	memlensatomic.AddUint64(&memlensRef[memlensNF+fr.slot0+s-1], 1)
 }
 
-func memlensCond(fr memlensFrame, s int) bool {
+func memlensCond(fr memlensFrame, s int) int {
 	memlensLine(fr, s)
-	return true
+	return 1
 }
 
 func memlensLeave(memlensFrame) {}

@@ -175,7 +175,7 @@ const (
 	kEnter     probeKind = iota // target entry: frame, call count, func line
 	kLit                        // function literal entry: its own frame
 	kLine                       // count a line
-	kCondOpen                   // memlensCond(...) && before a loop condition
+	kCondOpen                   // memlensCond(...) != 0 && before a loop condition
 	kElseOpen                   // else if -> else { probe; if ...
 	kElseClose                  // } after the else-if chain
 )
@@ -276,7 +276,10 @@ func (w *walker) visit(n ast.Node) bool {
 		if n.Cond != nil {
 			// Evaluated once per iteration plus the final check: k+1. No
 			// parentheses needed: the probe is the leftmost operand and
-			// true, so memlensCond() && t1 || t2 is (true && t1) || t2.
+			// true, so memlensCond() != 0 && t1 || t2 is (true && t1) || t2.
+			// The comparison's result is an untyped bool, so the condition
+			// may have any boolean type (type flag bool; for more {...}):
+			// a typed bool && flag does not compile.
 			w.add(w.off(n.Cond.Pos()), 2, kCondOpen, l)
 		} else {
 			// No condition to wrap (and a condition would spoil the
@@ -386,7 +389,7 @@ func (w *walker) render(path string, src []byte) []byte {
 			case kLine:
 				b.WriteString("memlensLine(memlensFr, " + slot + "); ")
 			case kCondOpen:
-				b.WriteString("memlensCond(memlensFr, " + slot + ") && ")
+				b.WriteString("memlensCond(memlensFr, " + slot + ") != 0 && ")
 			case kElseOpen:
 				b.WriteString("{memlensLine(memlensFr, " + slot + "); ")
 			case kElseClose:

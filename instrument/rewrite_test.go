@@ -62,7 +62,7 @@ func insertedTok(pt posTok) bool {
 	case token.IDENT:
 		return strings.HasPrefix(pt.lit, "memlens")
 	case token.VAR, token.DEFER, token.DEFINE, token.LPAREN, token.RPAREN, token.AND, token.COMMA,
-		token.LBRACE, token.RBRACE, token.LAND, token.INT:
+		token.LBRACE, token.RBRACE, token.LAND, token.NEQ, token.INT:
 		return true
 	}
 	return false
@@ -179,7 +179,23 @@ func f(n int, seq iter.Seq[int], ch chan int) (s int) {
 	}
 	for i := 0; i < 3; func() { i++ }() {
 	}
+	// Conditions of a named boolean type.
+	more := flag(n > 0)
+	for more {
+		more = false
+	}
+	for j := 0; flag(j < n) || more; j++ {
+	}
 	return
+}
+
+type flag bool
+
+// A condition whose type is a type parameter's.
+func cond[B ~bool](b B) {
+	for b {
+		b = false
+	}
 }
 
 func forever() int {
@@ -187,12 +203,15 @@ func forever() int {
 	}
 }
 `, []string{
-		"for i := 0; memlensCond(memlensFr, S) && i < n || s > 100 && n > 0; i++ {",
-		"memlensCond(memlensFr, S) && s < 10 { s++ }",
+		"for i := 0; memlensCond(memlensFr, S) != 0 && i < n || s > 100 && n > 0; i++ {",
+		"memlensCond(memlensFr, S) != 0 && s < 10 { s++ }",
 		"for {memlensLine(memlensFr, S); ",
 		"for ;; {memlensLine(memlensFr, S);  break }",
 		"memlensLine(memlensFr, S); for range 3 {memlensLine(memlensFr, S); \n\t}",
-		"for i := 0; memlensCond(memlensFr, S) && i < 3; func() {var memlensSt memlensState; memlensFr := memlensLitSt(ID, &memlensSt); defer memlensLeave(memlensFr);  memlensLine(memlensFr, S); i++ }() {",
+		"for memlensCond(memlensFr, S) != 0 && more {",
+		"for j := 0; memlensCond(memlensFr, S) != 0 && flag(j < n) || more; j++ {",
+		"for memlensCond(memlensFr, S) != 0 && b {",
+		"for i := 0; memlensCond(memlensFr, S) != 0 && i < 3; func() {var memlensSt memlensState; memlensFr := memlensLitSt(ID, &memlensSt); defer memlensLeave(memlensFr);  memlensLine(memlensFr, S); i++ }() {",
 		"func forever() int {var memlensSt memlensState; memlensFr := memlensEnterSt(ID, &memlensSt); defer memlensLeave(memlensFr); \n\tfor {memlensLine(memlensFr, S); \n\t}\n}",
 	}},
 	{"labels", `package p

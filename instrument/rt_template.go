@@ -351,10 +351,11 @@ func memlensLine(fr memlensFrame, s int) {
 }
 
 // memlensCond is memlensLine for a loop condition: cond becomes
-// memlensCond(fr, s) && (cond).
-func memlensCond(fr memlensFrame, s int) bool {
+// memlensCond(fr, s) != 0 && cond, an untyped bool && cond, which compiles
+// whatever boolean type cond has.
+func memlensCond(fr memlensFrame, s int) int {
 	memlensLine(fr, s)
-	return true
+	return 1
 }
 
 // memlensLeave is deferred by targets and their function literals.
