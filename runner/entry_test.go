@@ -108,6 +108,14 @@ func TestChooseEntry(t *testing.T) {
 			err: "TestEmpty is in several packages (" + xpkg + "/app, " + xpkg + "/report); pick one with --in PKG"},
 		{name: "--test --in", req: Request{Target: "./testdata/go/xpkg/lib", Funcs: []string{"Count"}, Test: "TestEmpty", In: "./testdata/go/xpkg/report"},
 			entry: "go test -run ^(TestEmpty)$ " + xpkg + "/report"},
+		// A name the package lacks (a typo, a test renamed since it was
+		// chosen in the editor) would run nothing at all.
+		{name: "--test --in, a name the package lacks", req: Request{Target: "./testdata/go/xpkg/lib", Funcs: []string{"Count"}, Test: "TestEmpty|TestGone", In: "./testdata/go/xpkg/report"},
+			err: xpkg + "/report has no test, benchmark or example named TestGone"},
+		{name: "--test, own package, a name it lacks", req: Request{Target: "./testdata/go/shapes", Funcs: []string{"Build"}, Test: "TestBuild|TestBiuld"},
+			err: "shapes has no test, benchmark or example named TestBiuld"},
+		{name: "--test --in, a subtest and a pattern", req: Request{Target: "./testdata/go/xpkg/lib", Funcs: []string{"Count"}, Test: "TestEmpty/case|TestTo.*", In: "./testdata/go/xpkg/report"},
+			entry: "go test -run ^(TestEmpty/case|TestTo.*)$ " + xpkg + "/report"},
 		{name: "--bench in no package", req: Request{Target: "./testdata/go/xpkg/lib", Funcs: []string{"Count"}, Bench: "BenchmarkCount"},
 			err: "no package of the module has a test BenchmarkCount"},
 		{name: "--in a package without tests", req: Request{Target: "./testdata/go/xpkg/lib", Funcs: []string{"Count"}, Test: "TestRun", In: "./testdata/go/xpkg/lib"},

@@ -40,9 +40,19 @@ func (r *goRun) namedTestEntry(ctx context.Context) (*goEntry, error) {
 		for _, o := range r.ownPackages() {
 			own = own || o.Dir == p.Dir
 		}
+		if missing := undeclaredTests(testFuncNames(p, r.editor), names); len(missing) > 0 {
+			return nil, fmt.Errorf("%w: %s has no test, benchmark or example named %s", ErrNoEntry, p.ImportPath, strings.Join(missing, ", "))
+		}
 	default:
 		for _, p := range r.ownPackages() {
 			if declaresAny(p, names) {
+				declared := map[string]bool{}
+				for _, fn := range p.Funcs {
+					declared[fn.Name] = declared[fn.Name] || fn.TestKind != ""
+				}
+				if missing := undeclaredTests(declared, names); len(missing) > 0 {
+					return nil, fmt.Errorf("%w: %s has no test, benchmark or example named %s", ErrNoEntry, p.ImportPath, strings.Join(missing, ", "))
+				}
 				pkg = entryPkgOf(p)
 				break
 			}
@@ -89,6 +99,51 @@ func (r *goRun) namedTestEntry(ctx context.Context) (*goEntry, error) {
 		e.Describe += " " + pkg.ImportPath
 	}
 	return e, nil
+}
+
+// testFuncNames are the top-level functions of p's test files (the
+// editor's buffers first). No test files, or one that does not parse, give
+// nil: nothing is judged missing (the caller, or the build, says why).
+func testFuncNames(p *listedPackage, editor map[string][]byte) map[string]bool {
+	if len(p.TestGoFiles)+len(p.XTestGoFiles) == 0 {
+		return nil
+	}
+	declared := map[string]bool{}
+	for _, name := range append(append([]string(nil), p.TestGoFiles...), p.XTestGoFiles...) {
+		path := filepath.Join(p.Dir, name)
+		src, err := readSource(path, editor)
+		if err != nil {
+			return nil
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, src, parser.SkipObjectResolution)
+		if err != nil {
+			return nil
+		}
+		for _, d := range f.Decls {
+			if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv == nil {
+				declared[fd.Name.Name] = true
+			}
+		}
+	}
+	return declared
+}
+
+// undeclaredTests are the names that declared lacks: a typo, or a test
+// renamed since it was chosen, would otherwise run nothing and leave a
+// table of empty lines. A subtest (TestX/case) is checked by its test; a
+// pattern (regexp metacharacters), which go test takes, is not checked.
+func undeclaredTests(declared map[string]bool, names []string) []string {
+	if declared == nil {
+		return nil
+	}
+	var missing []string
+	for _, n := range names {
+		n, _, _ = strings.Cut(n, "/")
+		if !declared[n] && !strings.ContainsAny(n, `.*+?()[]{}^$\`) {
+			missing = append(missing, n)
+		}
+	}
+	return missing
 }
 
 // declaresAny says one of p's test files declares a test, benchmark,

@@ -21,8 +21,9 @@ const cancelTitle = "Cancel"
 // several ways to run the function (the tests of several packages, a main
 // package) or only a main package, which may never end by itself, the user
 // picks one with window/showMessageRequest. The choice is remembered for
-// the function for the session (Clear forgets it; the entries setting
-// overrides it), so the question comes once.
+// the function for the session (Clear forgets it, and so does a run it no
+// longer reaches, see runJob; the entries setting overrides it), so the
+// question comes once.
 func (s *Server) askEntry(ctx context.Context, j *job, options []runner.EntryOption) (int, error) {
 	titles := entryTitles(options)
 	actions := make([]protocol.MessageActionItem, 0, len(titles)+1)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -214,5 +215,48 @@ func TestEntryQuestionUnanswered(t *testing.T) {
 	})
 	if q := c.eventsSince(mark, "window/showMessage"); len(q) != 0 {
 		t.Errorf("messages after the cancel: %s", q[0].Params)
+	}
+}
+
+// An entry picked earlier that no longer runs the function (its test was
+// renamed, here in an unsaved buffer) fails once with a message that says
+// so, and is forgotten: the next profile asks again, offering the tests
+// as they are now.
+func TestEntryChoiceForgottenWhenGone(t *testing.T) {
+	c := startServer(t)
+	root, _ := filepath.Abs("../testdata/go")
+	c.initialize(root, true, nil)
+	uri, src := openTestdata(t, c, filepath.Join(root, "xpkg", "lib", "lib.go"), "go")
+	answer := "app: TestEmpty, TestSummary"
+	c.answer("window/showMessageRequest", func(json.RawMessage) any {
+		return map[string]string{"title": answer}
+	})
+	count := lineOf(t, src, "func Count(")
+	_, _, end, _ := profileAndWait(t, c, uri, "Count")
+	if s := summaryLens(c, uri, count); end.Value.Message != "done" || !strings.HasSuffix(s, " · via app: TestEmpty, TestSummary") {
+		t.Fatalf("Count: %q, lens %q", end.Value.Message, s)
+	}
+
+	testFile := filepath.Join(root, "xpkg", "app", "app_test.go")
+	disk, err := os.ReadFile(testFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.didOpen(fileURI(testFile), "go", strings.Replace(string(disk), "func TestSummary(", "func TestSummaryOfWords(", 1))
+	_, _, end, mark := profileAndWait(t, c, uri, "Count")
+	if !strings.HasPrefix(end.Value.Message, "failed: ") {
+		t.Fatalf("Count with its chosen test renamed: %q, want a failure", end.Value.Message)
+	}
+	c.waitEvent(mark, 10*time.Second, "the error naming the chosen entry", isShowMessage(1,
+		"the entry chosen earlier (app: TestEmpty, TestSummary) no longer runs it", "no test, benchmark or example named TestSummary", "profile again to choose"))
+
+	answer = "app: TestEmpty, TestSummaryOfWords"
+	_, _, end, mark = profileAndWait(t, c, uri, "Count")
+	q := c.eventsSince(mark, "window/showMessageRequest")
+	if end.Value.Message != "done" || len(q) != 1 {
+		t.Fatalf("Count after the failure: %q after %d questions", end.Value.Message, len(q))
+	}
+	if s := summaryLens(c, uri, count); !strings.Contains(s, "2 calls") || !strings.HasSuffix(s, " · via app: TestEmpty, TestSummaryOfWords") {
+		t.Errorf("Count's summary lens %q", s)
 	}
 }

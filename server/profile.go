@@ -28,6 +28,9 @@ type job struct {
 	funcText string
 	stage    atomic.Value // runner.Stage
 	note     string       // added to progress messages
+	// chosen is the entry the user picked earlier for the function, when
+	// this run uses it (see askEntry).
+	chosen *runner.EntryOption
 	started  time.Time
 }
 
@@ -67,11 +70,11 @@ func (s *Server) startProfile(rawURI, name string, at *protocol.Position, token 
 		return fmt.Errorf("%s is already being profiled", f.Name)
 	}
 
-	req, snapshot, note, err := s.buildRequestLocked(d, f)
+	req, snapshot, note, chosen, err := s.buildRequestLocked(d, f)
 	if err != nil {
 		return err
 	}
-	j := &job{key: key, note: note, started: time.Now()}
+	j := &job{key: key, note: note, chosen: chosen, started: time.Now()}
 	j.stage.Store(runner.StageBuilding)
 	sf, ok := functionNamed(snapshot.functions(), f.Name)
 	if ok {
@@ -97,12 +100,12 @@ func (s *Server) startProfile(rawURI, name string, at *protocol.Position, token 
 }
 
 // buildRequestLocked makes the runner request for f of d. It returns the
-// text the run will see (Go: the buffer; Python: the saved file) and a note
-// for the progress messages.
-func (s *Server) buildRequestLocked(d *document, f function) (runner.Request, *document, string, error) {
+// text the run will see (Go: the buffer; Python: the saved file), a note
+// for the progress messages and the entry chosen earlier that it applied.
+func (s *Server) buildRequestLocked(d *document, f function) (req runner.Request, snapshot *document, note string, chosen *runner.EntryOption, err error) {
 	st := s.settings
 	folder := s.folderOf(d.path)
-	req := runner.Request{
+	req = runner.Request{
 		Language:   d.lang,
 		Funcs:      []string{f.Name},
 		Timeout:    st.Timeout,
@@ -133,6 +136,7 @@ func (s *Server) buildRequestLocked(d *document, f function) (runner.Request, *d
 			}
 		} else if choice, ok := s.entryChoiceLocked(runKey{path: d.path, name: f.Name}); ok {
 			choice.Apply(&req) // chosen earlier in the session
+			chosen = &choice
 		}
 		req.Overlay = map[string][]byte{}
 		for p, od := range s.docs {
@@ -143,10 +147,10 @@ func (s *Server) buildRequestLocked(d *document, f function) (runner.Request, *d
 				req.Overlay[p] = []byte(od.text)
 			}
 		}
-		return req, d, "", nil
+		return req, d, "", chosen, nil
 	case "python":
 		if diskErr != nil {
-			return req, nil, "", fmt.Errorf("python runs the saved file, and %s cannot be read: %v", d.path, diskErr)
+			return req, nil, "", nil, fmt.Errorf("python runs the saved file, and %s cannot be read: %v", d.path, diskErr)
 		}
 		req.Dir = folder
 		if req.Dir == "" {
@@ -168,13 +172,13 @@ func (s *Server) buildRequestLocked(d *document, f function) (runner.Request, *d
 			}
 			req.Test = entry.Test // pytest node ids or a -k expression
 		}
-		note := ""
+		note = ""
 		if !bytes.Equal(disk, []byte(d.text)) {
 			note = " (the saved file: the buffer has unsaved changes)"
 		}
-		return req, newDocument(d.uri, d.path, string(disk), 0), note, nil
+		return req, newDocument(d.uri, d.path, string(disk), 0), note, nil, nil
 	}
-	return req, nil, "", fmt.Errorf("cannot profile %s", d.path)
+	return req, nil, "", nil, fmt.Errorf("cannot profile %s", d.path)
 }
 
 // inFolder resolves a package directory of the entries setting ("./cmd/tool")
@@ -218,6 +222,13 @@ func (s *Server) runJob(ctx context.Context, j *job, req runner.Request, token p
 	switch {
 	case err != nil:
 		failure = err.Error()
+		if j.chosen != nil && errors.Is(err, runner.ErrNoEntry) {
+			// The entry picked earlier no longer runs the function (a
+			// test renamed or removed): forget it, so the next profile
+			// asks again instead of failing the same way until Clear.
+			delete(s.entryChoices, j.key)
+			failure = fmt.Sprintf("the entry chosen earlier (%s) no longer runs it: %s; profile again to choose one", j.chosen.Label(), failure)
+		}
 	default:
 		// The files with diagnostics of the run replaced, so that the
 		// errors it reported are cleared or moved.
