@@ -30,8 +30,8 @@ type job struct {
 	note     string       // added to progress messages
 	// chosen is the entry the user picked earlier for the function, when
 	// this run uses it (see askEntry).
-	chosen *runner.EntryOption
-	started  time.Time
+	chosen  *runner.EntryOption
+	started time.Time
 }
 
 // startProfile resolves the function and starts its profile in the
