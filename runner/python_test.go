@@ -505,6 +505,42 @@ func runPythonCases(t *testing.T, py string, env ...string) {
 					t.Errorf("fill_last line 25 = %+v, want an increment >= 60 MiB", l)
 				}
 			}},
+		{script: "comprehension.py", status: profile.StatusOK, output: "comprehension 8000000 5",
+			fns: []fnWant{
+				{"comp", 1, nil}, // the comprehension's count depends on the Python version
+				{"rec", 6, map[int]uint64{8: 6, 10: 6, 11: 1, 12: 5, 13: 5, 14: 5, 15: 5}},
+			},
+			check: func(t *testing.T, r *profile.Result) {
+				// Before 3.12 a comprehension runs in a frame of its own on
+				// the line of the enclosing frame's run, which has its RSS
+				// and heap changes; so does a recursive call's line.
+				// Counted in both, they showed twice what was allocated.
+				comp, _ := r.Function("comp")
+				l, _ := comp.Line(3)
+				if l.AllocBytes < 8000*1000 || l.NetAllocBytes > l.AllocBytes+64<<10 || l.IncrementBytes > l.AllocBytes+4*mib {
+					t.Errorf("comp line 3 = %+v, want 8 MB allocated, its net change and increment no more", l)
+				}
+				rec, _ := r.Function("rec")
+				l, _ = rec.Line(13)
+				if l.AllocBytes < 4*mib || l.AllocBytes > 4*mib+64<<10 || l.NetAllocBytes > l.AllocBytes+64<<10 || l.IncrementBytes > l.AllocBytes+mib {
+					t.Errorf("rec line 13 = %+v, want the 4 MiB of the calls below allocated, its net change and increment no more", l)
+				}
+			}},
+		{script: "retained.py", status: profile.StatusOK, output: "work 2000 10",
+			fns: []fnWant{
+				{"work", 1, nil}, // the comprehension's count depends on the Python version
+				{"Box.make", 1, map[int]uint64{22: 1, 28: 1}},
+			},
+			check: checkRetained},
+		{name: "retained/deeper-tracebacks", script: "retained.py", status: profile.StatusOK, output: "work 2000 10",
+			// Allocations traced 4 frames deep: the program runs from the
+			// tracer's frames, which must not hide it.
+			env: []string{"MEMLENS_TRACEBACK_FRAMES=4"},
+			fns: []fnWant{
+				{"work", 1, nil}, // the comprehension's count depends on the Python version
+				{"Box.make", 1, map[int]uint64{22: 1, 28: 1}},
+			},
+			check: checkRetained},
 		{script: "syntaxerror.py", status: profile.StatusBuildFailed, exit: 1, output: "SyntaxError",
 			check: func(t *testing.T, r *profile.Result) {
 				if len(r.Errors) != 1 || r.Errors[0].Line != 5 || !strings.Contains(r.Message, "syntaxerror.py:5") {
@@ -590,16 +626,44 @@ func runPythonCases(t *testing.T, py string, env ...string) {
 	}
 }
 
+// checkRetained checks retained.py's Retained column: what the program
+// still holds at exit, charged to the line that allocated it, and nothing
+// for a line whose objects were all dropped, however many of them the
+// interpreter keeps in its free lists, nor for the decorator and def lines,
+// where the definition (the function object, functools.wraps's wrapper)
+// was made, not a call.
+func checkRetained(t *testing.T, r *profile.Result) {
+	work, _ := r.Function("work")
+	if l, _ := work.Line(17); l.RetainedBytes < 100000 || l.RetainedBytes > 100000+256 {
+		t.Errorf("work line 17 = %+v, want the kept 100000 B bytearray retained", l)
+	}
+	// Python before 3.11 keeps the comprehension's frame for its next
+	// call: a few hundred bytes that line 16 did allocate.
+	if l, _ := work.Line(16); l.RetainedBytes > 1024 {
+		t.Errorf("work line 16 = %+v: 2000 dropped dicts still retained", l)
+	}
+	for _, f := range r.Functions {
+		for _, l := range f.Lines {
+			if l.Line <= f.StartLine+2 && l.RetainedBytes != 0 {
+				t.Errorf("%s header line %d retains %d B", f.Name, l.Line, l.RetainedBytes)
+			}
+		}
+	}
+	if mk, _ := r.Function("Box.make"); mk.RetainedBytes != 0 {
+		t.Errorf("Box.make retains %d B; it keeps nothing", mk.RetainedBytes)
+	}
+}
+
 // w8Recursive names the testdata functions that call themselves: their
 // total counts an allocation once where several of their lines hold it.
-var w8Recursive = map[string]bool{"build": true}
+var w8Recursive = map[string]bool{"build": true, "rec": true}
 
 // checkPyTotals checks that a Python function's figures are consistent:
 // Allocated never negative, and the function's total what its lines
 // allocated (their sum, or less for a recursive function), in every status.
 func checkPyTotals(t *testing.T, f *profile.Function, recursive bool) {
 	t.Helper()
-	var sum int64
+	var sum, retained int64
 	for _, l := range f.Lines {
 		if l.AllocBytes < 0 || l.PeakAllocBytes < 0 {
 			t.Errorf("%s line %d = %+v: negative allocation", f.Name, l.Line, l)
@@ -608,9 +672,13 @@ func checkPyTotals(t *testing.T, f *profile.Function, recursive bool) {
 			t.Errorf("%s line %d = %+v: a peak above what the line allocated", f.Name, l.Line, l)
 		}
 		sum += l.AllocBytes
+		retained += l.RetainedBytes
 	}
 	if f.AllocBytes > sum || (!recursive && f.AllocBytes != sum) {
 		t.Errorf("%s: total allocated %d B, its lines %d B", f.Name, f.AllocBytes, sum)
+	}
+	if f.RetainedBytes != retained {
+		t.Errorf("%s: total retained %d B, its lines %d B", f.Name, f.RetainedBytes, retained)
 	}
 }
 

@@ -968,13 +968,18 @@ class FrameTracer(object):
         increment and net change. Returns the line's peak growth p, less
         what other threads kept meanwhile, when there are others."""
         last = _last
-        if ts.racc is not self.racc0:
+        own = ts.acc - self.acc0
+        # A run of this line in an enclosing frame (recursion, a
+        # comprehension's own frame before 3.12) spans this one and gets
+        # its changes: counted here too, they would count twice (as _charge).
+        skip = self.skip
+        counted = skip is None or st[_ST_LINE] not in skip
+        if counted and ts.racc is not self.racc0:
             old = st[2]
             st[2] = new = old + ts.racc - self.racc0
             if -6 < old < 257 and not -6 < new < 257:
                 last[6] = 1  # a cached small int replaced by a new one
-        own = ts.acc - self.acc0
-        if own:
+        if counted and own:
             old = st[_ST_NET]
             st[_ST_NET] = new = old + own
             if -6 < old < 257 and not -6 < new < 257:
@@ -1439,23 +1444,49 @@ _meta = {}
 _write_lock = threading.Lock()
 
 
+def _header_end(code):
+    """The last line of a function's header (its decorators and def), as
+    far as the function's own code can tell: the line before the first of
+    its own lines after co_firstlineno; co_firstlineno - 1 (no header) when
+    the body shares the def's line."""
+    first = code.co_firstlineno
+    if hasattr(code, "co_lines"):
+        lines = [line for _, _, line in code.co_lines() if line and line > first]
+    else:  # before 3.10
+        import dis
+        lines = [line for _, line in dis.findlinestarts(code) if line and line > first]
+    return min(lines) - 1 if lines else first - 1
+
+
 def _retained():
-    """Charges every live traced block to the profiled lines on its allocation stack."""
+    """Charges every live traced block to the profiled lines on its allocation stack.
+
+    After a full collection: it empties the interpreter's free lists, whose
+    blocks tracemalloc still counts as live where they were first allocated
+    (a dropped list of dicts kept ~14 KiB "retained"), and frees cyclic
+    garbage. Python's own shutdown collects the same way, after atexit.
+    A function's header lines (decorators, def) retain nothing: what is live
+    there was made by the definition (the function object, the decorators'
+    wrappers), when the module or class body ran, not by a call."""
     if not _tracemalloc.is_tracing():
         return
+    import gc
+    gc.collect()
     by_file = {}
+    header = {}
     for fn in _all_funcs:
         by_file.setdefault(fn.file, []).append(fn)
+        header[fn] = _header_end(fn.code)
     # What tracemalloc.take_snapshot() wraps: (domain, size, ((file,
     # line), ...)[, frames]) per live block.
     for trace in _tracemalloc._get_traces():
         size, tb = trace[1], trace[2]
-        if any(f[0] in _OWN_FILES for f in tb):
-            continue  # memlens's own bookkeeping
+        if tb and tb[0][0] in _OWN_FILES:
+            continue  # memlens's own bookkeeping (below it, the program runs from memlens's frames)
         seen = set()
         for filename, lineno in tb:
             for fn in by_file.get(filename, ()):
-                if fn.start <= lineno <= fn.end:
+                if header[fn] < lineno <= fn.end:
                     st = fn.lines.get(lineno)
                     if st is not None and (fn, lineno) not in seen:
                         seen.add((fn, lineno))
@@ -2143,6 +2174,13 @@ def _start(places=None):
     """Starts measuring: tracemalloc, the writer thread, the line events."""
     atexit.register(_at_exit)  # registered first, so it runs after the program's own handlers
     if not _COUNTS_ONLY:
+        if sys.version_info < (3, 11):
+            # Before 3.11 a function's code keeps its last frame for the next
+            # call. The trace functions' frames are made at their first call,
+            # from the program's frame: traced, that block would stay on the
+            # program's line as retained (about 500 B). Made untraced here.
+            FrameTracer().trace(sys._getframe(), "call", None)
+            _settrace_global_for(None)(sys._getframe(), "call", None)
         _tracemalloc.start(_NFRAME)
         _calibrate()  # with ints read: the noise of the worst case
         _use_heap_counters(places)
