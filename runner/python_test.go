@@ -505,6 +505,22 @@ func runPythonCases(t *testing.T, py string, env ...string) {
 					t.Errorf("fill_last line 25 = %+v, want an increment >= 60 MiB", l)
 				}
 			}},
+		{script: "importer.py", funcs: []string{"helper", "Box.fill", "compute"}, status: profile.StatusOK, output: "importer 10 10",
+			// The script's imports define helper and Box.fill, which it
+			// calls: profiled where they are. compute is the script's own:
+			// plainfunc's, which runs too, is not it.
+			fns: []fnWant{
+				{"compute", 1, map[int]uint64{4: 1, 5: 1}},
+				{"helper", 2, map[int]uint64{1: 2, 2: 2}},
+				{"Box.fill", 1, map[int]uint64{16: 1, 17: 1}},
+			},
+			check: func(t *testing.T, r *profile.Result) {
+				for name, file := range map[string]string{"compute": "importer.py", "helper": "plainfunc.py", "Box.fill": "plainfunc.py"} {
+					if f, _ := r.Function(name); filepath.Base(f.File) != file {
+						t.Errorf("%s profiled in %s, want %s", name, f.File, file)
+					}
+				}
+			}},
 		{script: "comprehension.py", status: profile.StatusOK, output: "comprehension 8000000 5",
 			fns: []fnWant{
 				{"comp", 1, nil}, // the comprehension's count depends on the Python version

@@ -416,6 +416,19 @@ def _in_func_file(filename):
         os.path.realpath(filename) == os.path.realpath(_FUNC_FILE)
 
 
+_func_file_quals = []  # [qualnames defined in _FUNC_FILE], once parsed
+
+
+def _func_file_defines(qual):
+    """Whether _FUNC_FILE defines a function of that qualname: then the
+    name means that one. A name it does not define is a function of some
+    module the program reaches (memlens profile main.py helpers.tokenize)."""
+    if not _func_file_quals:
+        tree = _parse(_FUNC_FILE)
+        _func_file_quals.append(frozenset(q for q, _ in _walk_defs(tree)) if tree is not None else frozenset())
+    return qual in _func_file_quals[0]
+
+
 def _classify(code, frame_globals):
     """The Func to record code into, or None; decided once per code object."""
     fn = None
@@ -428,7 +441,7 @@ def _classify(code, frame_globals):
                 if module == "__main__" and _script_module:
                     names.add(_script_module + "." + qual)
                 hit = names & _NAMES
-                if hit and not _in_func_file(code.co_filename):
+                if hit and not _in_func_file(code.co_filename) and _func_file_defines(qual):
                     # The same function from another copy of its file (an
                     # installed package the tests import instead): not it.
                     other = _meta.setdefault("ran_elsewhere", [])
