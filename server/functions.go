@@ -269,6 +269,7 @@ func pythonLogicalLines(src string) []pythonLine {
 			if inString != "" {
 				if c == '\\' {
 					j++
+					continued = j == len(line) // a backslash before the line end: the string goes on
 				} else if strings.HasPrefix(line[j:], inString) {
 					j += len(inString) - 1
 					inString = ""
@@ -296,13 +297,13 @@ func pythonLogicalLines(src string) []pythonLine {
 					j += 2
 					continue
 				}
-				// a one-line string: skip to its closing quote
-				for j++; j < len(line) && line[j] != c; j++ {
-					if line[j] == '\\' {
-						j++
-					}
-				}
+				// A one-line string, up to its closing quote; it goes on
+				// past a backslash that ends the line.
+				inString = q
 			}
+		}
+		if len(inString) == 1 && !continued {
+			inString = "" // a one-line string left open: a syntax error, not a string on the next line
 		}
 		if depth == 0 && inString == "" && !continued {
 			cur = nil

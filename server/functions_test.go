@@ -72,6 +72,26 @@ def last(): return 1
 			{Name: "baseExtr.fetch", StartLine: 23, DefLine: 23, EndLine: 23},
 			{Name: "last", StartLine: 25, DefLine: 25, EndLine: 25},
 		}},
+		// A one-line string goes on past a backslash at the line's end
+		// (distutils, scipy): its quote and parenthesis on the next line
+		// are the string's, and the function ends where it does.
+		{"python string continued by a backslash", "python", `class register:
+    def check_metadata(self):
+        warn("deprecated, \
+              use check (instead", Warning)
+        x = 'a\\'
+        return x
+
+    def _set_config(self):
+        s = "open
+        return 1
+
+def after(): pass
+`, []function{
+			{Name: "register.check_metadata", StartLine: 2, DefLine: 2, EndLine: 6},
+			{Name: "register._set_config", StartLine: 8, DefLine: 8, EndLine: 10},
+			{Name: "after", StartLine: 12, DefLine: 12, EndLine: 12},
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
