@@ -201,6 +201,30 @@ func TestProfilePythonRSSAtReturn(t *testing.T) {
 
 // @profile(precision=4, stream=f) writes the function's table to f in
 // memory_profiler's format, with memlens's figures, 4 decimals.
+// A script may import any name of memory_profiler (LogFile to log through
+// stdout): the ones memlens's stand-in lacks come from the installed one.
+func TestProfilePythonOtherMemoryProfilerNames(t *testing.T) {
+	const py = debianPython
+	if err := exec.Command(py, "-c", "import memory_profiler").Run(); err != nil {
+		t.Skip("memory_profiler is not importable by /usr/bin/python3: apt-get install python3-memory-profiler python3-psutil")
+	}
+	log := filepath.Join(t.TempDir(), "mp.log")
+	r := profilePy(t, Request{Target: "mpnames.py", Args: []string{log}, Python: py})
+	if r.Status != profile.StatusOK {
+		t.Fatalf("status %s (%s)\n%s", r.Status, r.Message, r.Output)
+	}
+	if data, err := os.ReadFile(log); err != nil || !strings.Contains(string(data), "filled 100000 True") {
+		t.Errorf("the LogFile holds %q (%v), want the program's line", data, err)
+	}
+	f, ok := r.Function("fill")
+	if !ok {
+		t.Fatalf("no fill in %+v", r.Functions)
+	}
+	if l, _ := f.Line(9); l.Occurrences != 1 || l.AllocBytes < 800000 {
+		t.Errorf("line 9 = %+v, want one run allocating 800 KB", l)
+	}
+}
+
 func TestProfilePythonProfileStream(t *testing.T) {
 	log := filepath.Join(t.TempDir(), "profile.log")
 	r := profilePy(t, Request{Target: "streamtable.py", Args: []string{log}})

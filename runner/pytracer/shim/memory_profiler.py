@@ -17,6 +17,10 @@ program exits and summed over the function's calls, where memory_profiler
 writes one table per call. The stream must still be open then; if it is
 not, memlens says so on stderr. Run without memlens (plain python with this
 module on the path), the decorator does nothing.
+
+Every other name of memory_profiler (LogFile, show_results, LineProfiler...)
+comes from the real memory_profiler where one is installed for this
+interpreter, so that a script importing them runs unchanged.
 """
 
 import sys as _sys
@@ -70,3 +74,40 @@ def memory_usage(proc=-1, interval=0.1, timeout=None, max_usage=False, retval=Fa
     mib = rss_bytes() / (1 << 20)
     usage = mib if max_usage else [mib]
     return (usage, ret) if retval else usage
+
+
+_real = []  # [the installed memory_profiler, or None], once looked for
+
+
+def _installed():
+    """The real memory_profiler, found on sys.path past this shim; None
+    where none is installed (or it fails to import)."""
+    if not _real:
+        mod = None
+        try:
+            import importlib.machinery
+            import importlib.util
+            import os
+
+            here = os.path.dirname(os.path.abspath(__file__))
+            path = [p for p in _sys.path if os.path.abspath(p or os.curdir) != here]
+            spec = importlib.machinery.PathFinder.find_spec("memory_profiler", path)
+            if spec is not None and spec.loader is not None:
+                mod = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(mod)
+        except Exception:
+            mod = None
+        _real.append(mod)
+    return _real[0]
+
+
+def __getattr__(name):
+    if name.startswith("__"):
+        raise AttributeError(name)  # the import system's and inspect's questions: not memory_profiler's names
+    real = _installed()
+    if real is None or not hasattr(real, name):
+        raise AttributeError(
+            "module 'memory_profiler' has no attribute %r: memlens's stand-in has profile and memory_usage, "
+            "and its other names come from an installed memory_profiler, which %s %s" % (
+                name, _sys.executable, "lacks" if real is not None else "cannot import (pip install memory-profiler)"))
+    return getattr(real, name)
