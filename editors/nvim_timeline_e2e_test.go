@@ -29,6 +29,14 @@ type nvimTimeline struct {
 		Line        int  `json:"line"`
 	} `json:"jump"`
 	Closed bool `json:"closed"`
+	// Run is the run shown; Followed, the buffer after a re-profile with
+	// it open.
+	Run      int `json:"run"`
+	Followed struct {
+		Run        int      `json:"run"`
+		SameWindow bool     `json:"same_window"`
+		Lines      []string `json:"lines"`
+	} `json:"followed"`
 }
 
 // TestNeovimTimeline profiles each timeline target in headless Neovim and
@@ -86,6 +94,13 @@ func neovimTimeline(t *testing.T, nv neovim, root, bin string, tg timelineTarget
 	}
 	if len(byTime) == 0 {
 		t.Errorf("no lines by time")
+	}
+	// The re-profile's run replaced the shown one in the same window, and
+	// is drawn as fully.
+	if f := tl.Followed; tl.Run == 0 || f.Run <= tl.Run || !f.SameWindow {
+		t.Errorf("after a re-profile the timeline shows run %d (before: %d), in the same window: %v", f.Run, tl.Run, f.SameWindow)
+	} else if len(checkTextTimeline(t, tg, strings.Split(string(src), "\n"), f.Lines)) == 0 {
+		t.Errorf("no lines by time after the re-profile")
 	}
 	if t.Failed() {
 		t.Logf("timeline buffer:\n%s", strings.Join(tl.Lines, "\n"))

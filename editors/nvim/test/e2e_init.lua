@@ -191,6 +191,24 @@ local function open_timeline(buf)
   r.row = r.lines[row]
   vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes('<CR>', true, false, true), 'x', false)
   r.jump = { buf_is_source = vim.api.nvim_get_current_buf() == buf, line = vim.api.nvim_win_get_cursor(0)[1] }
+  -- Re-profile with the timeline open: it follows the new run, redrawn in
+  -- its own window.
+  r.run = vim.b[tbuf].memlens_run
+  local twin = vim.fn.bufwinid(tbuf)
+  vim.api.nvim_set_current_win(win)
+  vim.api.nvim_win_set_cursor(win, { plan.line, 0 })
+  vim.cmd('MemlensProfile')
+  wait(120000, 'the timeline following the re-profile', function()
+    return error_message() ~= nil or (vim.api.nvim_buf_is_valid(tbuf) and (vim.b[tbuf].memlens_run or 0) > r.run)
+  end)
+  if error_message() then
+    error('server: ' .. error_message(), 0)
+  end
+  r.followed = {
+    run = vim.b[tbuf].memlens_run,
+    same_window = vim.fn.bufwinid(tbuf) == twin,
+    lines = vim.api.nvim_buf_get_lines(tbuf, 0, -1, false),
+  }
   -- q in the timeline closes it.
   vim.api.nvim_set_current_win(vim.fn.bufwinid(tbuf))
   vim.api.nvim_feedkeys('q', 'x', false)

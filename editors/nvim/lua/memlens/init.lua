@@ -189,6 +189,7 @@ local function handlers()
         if client then
           vim.schedule(function()
             M.refresh(client)
+            timeline.follow(client)
           end)
         end
       end

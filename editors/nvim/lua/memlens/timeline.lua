@@ -232,41 +232,62 @@ function M.render(tl, width)
   return out, jumps
 end
 
--- show puts tl in a scratch buffer in a split below, and returns the buffer.
-function M.show(tl, source_win)
+-- The timelines on screen, by buffer: what follow asks for again.
+local views = {}
+
+-- fill writes tl's text into the timeline buffer buf and keeps what <CR>
+-- and follow need.
+local function fill(buf, tl, source_win, client_id)
   local width = math.max(16, math.min(60, vim.o.columns - gutter - 24))
   local lines, jumps = M.render(tl, width)
+  vim.bo[buf].modifiable = true
+  vim.api.nvim_buf_set_lines(buf, 0, -1, false, lines)
+  vim.bo[buf].modifiable = false
+  vim.b[buf].memlens_run = tl.run
+  views[buf] = { uri = tl.uri, fn = tl['function'], run = tl.run or 0, jumps = jumps, source_win = source_win, client_id = client_id }
+  return #lines
+end
+
+-- show puts tl in a scratch buffer in a split below, and returns the buffer.
+function M.show(tl, source_win, client_id)
   local name = 'memlens://timeline/' .. tl['function']
   local old = vim.fn.bufnr(name)
   if old ~= -1 then
     vim.api.nvim_buf_delete(old, { force = true })
   end
+  local width = math.max(16, math.min(60, vim.o.columns - gutter - 24))
+  local nlines = #M.render(tl, width)
   -- Tall enough for the chart and the lines by time, leaving the source
   -- a few lines.
-  vim.cmd('botright ' .. math.min(#lines, math.max(math.floor(vim.o.lines / 2), vim.o.lines - 16)) .. 'new')
+  vim.cmd('botright ' .. math.min(nlines, math.max(math.floor(vim.o.lines / 2), vim.o.lines - 16)) .. 'new')
   local buf = vim.api.nvim_get_current_buf()
   vim.api.nvim_buf_set_name(buf, name)
   vim.bo[buf].buftype = 'nofile'
   vim.bo[buf].bufhidden = 'wipe'
   vim.bo[buf].swapfile = false
-  vim.api.nvim_buf_set_lines(buf, 0, -1, false, lines)
-  vim.bo[buf].modifiable = false
+  fill(buf, tl, source_win, client_id)
   vim.bo[buf].filetype = 'memlens-timeline'
   vim.wo.wrap = false
   vim.wo.number = false
   vim.wo.list = false
-  local src_uri = tl.uri
+  vim.api.nvim_create_autocmd('BufWipeout', {
+    buffer = buf,
+    callback = function()
+      views[buf] = nil
+    end,
+  })
   vim.keymap.set('n', '<CR>', function()
-    local at = jumps[vim.api.nvim_win_get_cursor(0)[1]]
+    local v = views[buf]
+    local at = v and v.jumps[vim.api.nvim_win_get_cursor(0)[1]]
     if at == nil then
       return
     end
-    local win = source_win
+    local win = v.source_win
     if not (win and vim.api.nvim_win_is_valid(win)) then
       win = vim.fn.win_getid(vim.fn.winnr('#'))
     end
     vim.api.nvim_set_current_win(win)
-    local target = vim.uri_to_bufnr(src_uri)
+    local target = vim.uri_to_bufnr(v.uri)
     if vim.api.nvim_win_get_buf(win) ~= target then
       vim.fn.bufload(target)
       vim.api.nvim_win_set_buf(win, target)
@@ -291,8 +312,30 @@ function M.open(client, bufnr, args)
       vim.notify('memlens: the server sent no timeline', vim.log.levels.ERROR)
       return
     end
-    M.show(result, source_win)
+    M.show(result, source_win, client.id)
   end, bufnr)
+end
+
+-- follow redraws, in place, each open timeline of client's whose function
+-- has a newer run (a run just ended: a re-profile), as the VS Code view
+-- does; the windows and the cursor stay where they are.
+function M.follow(client)
+  for buf, v in pairs(views) do
+    if not vim.api.nvim_buf_is_valid(buf) then
+      views[buf] = nil
+    elseif v.client_id == client.id then
+      local args = { uri = v.uri, ['function'] = v.fn }
+      compat.request(client, 'workspace/executeCommand', { command = 'memlens.timeline', arguments = { args } }, function(err, result)
+        local cur = views[buf]
+        if err or cur == nil or not vim.api.nvim_buf_is_valid(buf) or type(result) ~= 'table'
+          or type(result.samples) ~= 'table' or #result.samples == 0
+          or result['function'] ~= cur.fn or (result.run or 0) <= cur.run then
+          return
+        end
+        fill(buf, result, cur.source_win, cur.client_id)
+      end, vim.uri_to_bufnr(v.uri))
+    end
+  end
 end
 
 return M
