@@ -198,6 +198,10 @@ type Line struct {
 	// Callees are the functions that allocated most on behalf of this line,
 	// largest first (Go: taken from the allocation stacks).
 	Callees []Callee `json:"callees,omitempty"`
+	// Runtime is the runtime function that allocated most of what the line
+	// allocated itself, without a call of the program's in between
+	// (runtime.growslice for an append, runtime.makechan): Go only.
+	Runtime string `json:"runtime,omitempty"`
 	// Escapes are the compiler's explanations of why values on this line
 	// are allocated on the heap (Go only; escape analysis diagnostics).
 	Escapes []Escape `json:"escapes,omitempty"`

@@ -10,8 +10,9 @@ import (
 // WhereAllocated says where a Go line's allocations happen when the
 // compiler explains none of them: inside the callee that allocated most
 // ("inside fmt.Sprintf: 3.2 KiB of the line's 4.0 KiB"), else on the line
-// itself, where the runtime puts on the heap what outgrew the stack space
-// the compiler gave it. Empty for a line that allocated nothing.
+// itself, by the runtime function Line.Runtime names, with what it
+// allocates (a channel, append growing a slice). Empty for a line that
+// allocated nothing.
 func WhereAllocated(l Line) string {
 	if l.AllocBytes <= 0 {
 		return ""
@@ -24,7 +25,44 @@ func WhereAllocated(l Line) string {
 		}
 		return fmt.Sprintf("allocated inside %s: %s of the line's %s", name, Bytes(c.AllocBytes), Bytes(l.AllocBytes))
 	}
-	return "allocated by the runtime on this line: a slice, map or string that outgrew the stack space the compiler gave it (append, make or a conversion whose size is known only at run time)"
+	if l.Runtime == "" {
+		return "allocated by the runtime on this line (append, make, a map or channel operation, a conversion or concatenation)"
+	}
+	s := "allocated by the runtime on this line, in " + l.Runtime
+	if what := runtimeAllocates(strings.TrimPrefix(l.Runtime, "runtime.")); what != "" {
+		s += ": " + what
+	}
+	return s
+}
+
+// runtimeAllocates says what a runtime function called from a line
+// allocates, for the functions a line calls to allocate; "" for others.
+func runtimeAllocates(fn string) string {
+	switch {
+	case fn == "growslice":
+		return "append outgrew the slice's capacity"
+	case strings.HasPrefix(fn, "makeslice"):
+		return "make of a slice whose size is known only at run time or too large for the stack"
+	case fn == "makechan":
+		return "a channel, which is always on the heap"
+	case fn == "chansend1", fn == "chanrecv1", fn == "chanrecv2", fn == "selectgo", fn == "acquireSudog":
+		return "the record of a goroutine blocked on a channel (a sudog), made when the runtime had none to reuse"
+	case strings.HasPrefix(fn, "makemap"), strings.HasPrefix(fn, "mapassign"):
+		return "a map, or a map that grew"
+	case strings.HasPrefix(fn, "concatstring"), strings.HasPrefix(fn, "concatbyte"):
+		return "a string concatenation"
+	case fn == "slicebytetostring", fn == "stringtoslicebyte", fn == "stringtoslicerune", fn == "slicerunetostring", fn == "intstring":
+		return "a string conversion"
+	case strings.HasPrefix(fn, "convT"):
+		return "a value converted to an interface"
+	case fn == "newobject":
+		return "a value the compiler put on the heap"
+	case fn == "newproc", fn == "newproc1", fn == "malg":
+		return "a new goroutine"
+	case fn == "deferproc", fn == "newdefer":
+		return "a defer record"
+	}
+	return ""
 }
 
 // WriteWhy prints, under the tables of WriteTable, why each Go line that

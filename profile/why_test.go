@@ -19,8 +19,11 @@ func TestWriteWhy(t *testing.T) {
 		{Line: 14, Occurrences: 3, AllocBytes: 512},
 		// ran, with an escape, but allocated nothing: not a footnote
 	}}
-	fn.Lines = append(fn.Lines, Line{Line: 15, Occurrences: 1, Escapes: []Escape{{Column: 2, Message: "x escapes to heap"}}})
-	fn.EndLine = 15
+	fn.Lines = append(fn.Lines, Line{Line: 15, Occurrences: 1, Escapes: []Escape{{Column: 2, Message: "x escapes to heap"}}},
+		// allocated by the runtime for the line itself, the function named
+		Line{Line: 16, Occurrences: 3, AllocBytes: 96, Runtime: "runtime.makechan"},
+		Line{Line: 17, Occurrences: 3, AllocBytes: 48, Runtime: "runtime.somethingnew"})
+	fn.EndLine = 17
 	for _, tc := range []struct {
 		name string
 		res  Result
@@ -35,7 +38,9 @@ func TestWriteWhy(t *testing.T) {
 			"                     and allocated inside fmt.Sprintf: 3.0 KiB of the line's 4.0 KiB",
 			"    12        64 B   col 14  &Grid{...} escapes to heap (in NewGrid (shapes.go:29), inlined): returned",
 			"    13     2.0 KiB   no value of this line escapes; allocated inside shapes.Grid.Kinds",
-			"    14       512 B   no value of this line escapes; allocated by the runtime on this line",
+			"    14       512 B   no value of this line escapes; allocated by the runtime on this line (append, make, a map or channel operation, a conversion or concatenation)\n",
+			"    16        96 B   no value of this line escapes; allocated by the runtime on this line, in runtime.makechan: a channel, which is always on the heap\n",
+			"    17        48 B   no value of this line escapes; allocated by the runtime on this line, in runtime.somethingnew\n",
 		}, []string{"    15 ", "x escapes", "inside shapes.NewGrid"}},
 		{"not read", Result{Language: "go", Functions: []Function{fn}}, []string{
 			"the compiler's escape analysis was not read for this run",

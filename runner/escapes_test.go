@@ -108,6 +108,33 @@ func TestEscapesOfGenericAndExternalTestFunctions(t *testing.T) {
 	}
 }
 
+// A line whose allocation the compiler explains with no value of its own
+// names the runtime function that made it (an append's growslice, a
+// channel's makechan), and the why says what that allocates, instead of
+// guessing the same cause for every such line.
+func TestRuntimeAllocationsNamed(t *testing.T) {
+	res := profileTestdata(t, Request{Target: "./testdata/go/escapes", Funcs: []string{"Grow", "Channel"}, Test: "TestCases"})
+	for _, c := range []struct{ fn, line, runtime, why string }{
+		{"Grow", "s = append(s, i)", "runtime.growslice", "allocated by the runtime on this line, in runtime.growslice: append outgrew the slice's capacity"},
+		{"Channel", "ch := make(chan int, n)", "runtime.makechan", "allocated by the runtime on this line, in runtime.makechan: a channel, which is always on the heap"},
+	} {
+		f, ok := res.Function(c.fn)
+		if !ok {
+			t.Fatalf("no %s in the result", c.fn)
+		}
+		l := lineOf(t, f, c.line)
+		if l.AllocBytes == 0 || len(l.Escapes) != 0 || len(l.Callees) != 0 {
+			t.Errorf("%s %q: %d B, escapes %+v, callees %+v: want bytes the runtime allocated for the line itself", c.fn, c.line, l.AllocBytes, l.Escapes, l.Callees)
+		}
+		if l.Runtime != c.runtime {
+			t.Errorf("%s %q: runtime %q, want %q", c.fn, c.line, l.Runtime, c.runtime)
+		}
+		if got := profile.WhereAllocated(*l); got != c.why {
+			t.Errorf("%s %q: %q, want %q", c.fn, c.line, got, c.why)
+		}
+	}
+}
+
 // The diagnostics of a build whose compile comes from go's cache are the
 // ones of that very compile: after an edit and its undo, the explanations
 // are the original's again, not the edit's.

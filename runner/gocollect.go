@@ -68,7 +68,11 @@ func collect(dir string, index int, in *instrument.Instrumented, pkgPath string,
 	samples := make([]allocSample, len(recs))
 	for i, r := range recs {
 		s := allocSample{AllocBytes: r.AllocBytes, AllocObjects: r.AllocObjects, InUseBytes: r.InUseBytes, InUseObjects: r.InUseObjects}
-		for _, f := range trimRuntimeLeaf(r.Stack) {
+		stack := trimRuntimeLeaf(r.Stack)
+		if n := len(r.Stack) - len(stack); n > 0 {
+			s.Runtime = r.Stack[n-1].Func
+		}
+		for _, f := range stack {
 			s.Stack = append(s.Stack, stackFrame{Func: f.Func, File: filepath.Clean(f.File), Line: f.Line})
 		}
 		samples[i] = s
@@ -138,6 +142,10 @@ func buildFunction(layout instrument.FuncLayout, c *instrument.Counters, samples
 
 	file := filepath.Clean(fn.File)
 	callees := map[int]map[string]*profile.Callee{}
+	// The bytes the runtime allocated for a line itself (no call of the
+	// program's in between), by runtime function: the why of a line whose
+	// values the compiler does not explain.
+	runtimeBytes := map[int]map[string]int64{}
 	for _, s := range samples {
 		seen := map[int]bool{}
 		for i, fr := range s.Stack {
@@ -164,6 +172,13 @@ func buildFunction(layout instrument.FuncLayout, c *instrument.Counters, samples
 				}
 				ce.AllocBytes += s.AllocBytes
 				ce.AllocObjects += s.AllocObjects
+			} else if s.Runtime != "" {
+				m := runtimeBytes[fr.Line]
+				if m == nil {
+					m = map[string]int64{}
+					runtimeBytes[fr.Line] = m
+				}
+				m[s.Runtime] += s.AllocBytes
 			}
 		}
 		if len(seen) > 0 {
@@ -178,6 +193,15 @@ func buildFunction(layout instrument.FuncLayout, c *instrument.Counters, samples
 			cs = append(cs, *ce)
 		}
 		line(n).Callees = profile.SortCallees(cs, calleesPerLine)
+	}
+	for n, m := range runtimeBytes {
+		best := ""
+		for name, b := range m {
+			if best == "" || b > m[best] || b == m[best] && name < best {
+				best = name
+			}
+		}
+		line(n).Runtime = best
 	}
 	for _, l := range f.Lines {
 		f.PeakMemBytes = max(f.PeakMemBytes, l.MemUsageBytes)

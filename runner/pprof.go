@@ -13,6 +13,10 @@ import (
 type allocSample struct {
 	AllocBytes, AllocObjects, InUseBytes, InUseObjects int64
 	Stack                                              []stackFrame
+	// Runtime is the runtime function the leaf frame of Stack called to
+	// allocate (runtime.growslice, runtime.makechan): the outermost of the
+	// allocator's frames that Stack leaves out.
+	Runtime string
 }
 
 // stackFrame is one frame of an allocation stack, in original source terms.

@@ -25,4 +25,7 @@ func TestCases(t *testing.T) {
 	if p := Boxed(2); p.Y != -2 {
 		t.Error("Boxed")
 	}
+	if Channel(3) != 3 {
+		t.Error("Channel")
+	}
 }
