@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -248,7 +249,21 @@ func where(res *profile.Result, s profile.Sample) string {
 }
 
 func title(res *profile.Result) string {
-	t := "memory over time: " + res.Target
+	what := res.Target
+	if strings.TrimSuffix(strings.TrimSuffix(what, "..."), "/") == "." || what == "" {
+		// "memory over time: ." names nothing once the chart is shared:
+		// the package of the functions profiled does.
+		var pkgs []string
+		for _, f := range res.Functions {
+			if f.Package != "" && !slices.Contains(pkgs, f.Package) {
+				pkgs = append(pkgs, f.Package)
+			}
+		}
+		if len(pkgs) > 0 {
+			what = strings.Join(pkgs, ", ")
+		}
+	}
+	t := "memory over time: " + what
 	if res.Status != profile.StatusOK {
 		t += " (" + string(res.Status) + ")"
 	}

@@ -168,3 +168,21 @@ func TestPeakLabel(t *testing.T) {
 		t.Errorf("%q, want %q", got, want)
 	}
 }
+
+// TestTitleNamesThePackage: a target of "." (memlens profile . F) or
+// "./..." names the profiled functions' packages, not the dot.
+func TestTitleNamesThePackage(t *testing.T) {
+	for _, tc := range []struct{ target, want string }{
+		{".", "memory over time: example.com/m/steps, example.com/m/other"},
+		{"./...", "memory over time: example.com/m/steps, example.com/m/other"},
+		{"./steps", "memory over time: ./steps"},
+	} {
+		res := stepsResult()
+		res.Target = tc.target
+		res.Functions[0].Package = "example.com/m/steps"
+		res.Functions = append(res.Functions, profile.Function{Name: "h", Package: "example.com/m/other"}, profile.Function{Name: "k", Package: "example.com/m/steps"})
+		if got := title(res); got != tc.want {
+			t.Errorf("target %q: title %q, want %q", tc.target, got, tc.want)
+		}
+	}
+}
