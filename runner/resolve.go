@@ -282,7 +282,7 @@ func findTargets(pkgs []*listedPackage, names []string) ([]target, error) {
 		dirs := map[string]bool{}
 		for _, p := range pkgs {
 			for _, fn := range p.Funcs {
-				if fn.Matches(name) {
+				if matchesIn(p, fn, name) {
 					found = append(found, target{p, fn})
 					dirs[p.Dir] = true
 				}
@@ -299,6 +299,22 @@ func findTargets(pkgs []*listedPackage, names []string) ([]target, error) {
 		}
 	}
 	return targets, nil
+}
+
+// matchesIn reports whether name names fn of package p: as
+// instrument.Func.Matches has it, or qualified by p's whole import path,
+// as ambiguousFunc lists them, whose last element need not be the package
+// name (github.com/pelletier/go-toml/v2.Unmarshal, gopkg.in/yaml.v3.Unmarshal,
+// github.com/mattn/go-runewidth.StringWidth).
+func matchesIn(p *listedPackage, fn instrument.Func, name string) bool {
+	qual := p.ImportPath
+	if strings.HasSuffix(fn.Package, "_test") {
+		qual += "_test"
+	}
+	if rest, ok := strings.CutPrefix(strings.TrimSpace(name), qual+"."); ok && qual != "" {
+		name = fn.Package + "." + rest
+	}
+	return fn.Matches(name)
 }
 
 // ambiguousFunc is the error for a name that matches functions of several

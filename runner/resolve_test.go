@@ -1,0 +1,69 @@
+package runner
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/memlens/memlens/instrument"
+)
+
+// TestFindTargetsByImportPath: a function qualified by its package's whole
+// import path is found, as the error for an ambiguous name lists them, also
+// where the path's last element is not the package name (a major version
+// suffix, gopkg.in's .v3, a go- prefix); plain and package-name
+// qualifications still work.
+func TestFindTargetsByImportPath(t *testing.T) {
+	pkg := func(dir, path, name string, funcs ...instrument.Func) *listedPackage {
+		for i := range funcs {
+			funcs[i].File = dir + "/f.go"
+			funcs[i].StartLine = 10 * (i + 1)
+		}
+		return &listedPackage{goPackage: goPackage{Dir: dir, ImportPath: path, Name: name}, Funcs: funcs}
+	}
+	toml := pkg("/m", "github.com/pelletier/go-toml/v2", "toml",
+		instrument.Func{Name: "Unmarshal", Package: "toml"},
+		instrument.Func{Name: "(*Decoder).Decode", Recv: "Decoder", Package: "toml"},
+		instrument.Func{Name: "helper", Package: "toml_test"})
+	suite := pkg("/m/internal/testsuite", "github.com/pelletier/go-toml/v2/internal/testsuite", "testsuite",
+		instrument.Func{Name: "Unmarshal", Package: "testsuite"})
+	yaml := pkg("/y", "gopkg.in/yaml.v3", "yaml", instrument.Func{Name: "Unmarshal", Package: "yaml"})
+	width := pkg("/w", "github.com/mattn/go-runewidth", "runewidth", instrument.Func{Name: "StringWidth", Package: "runewidth"})
+	all := []*listedPackage{toml, suite, yaml, width}
+	for _, tc := range []struct {
+		name    string
+		pkgs    []*listedPackage
+		want    string // the target's package import path and function
+		wantErr string
+	}{
+		{name: "github.com/pelletier/go-toml/v2.Unmarshal", pkgs: all, want: "github.com/pelletier/go-toml/v2 Unmarshal"},
+		{name: "toml.Unmarshal", pkgs: all, want: "github.com/pelletier/go-toml/v2 Unmarshal"},
+		{name: "github.com/pelletier/go-toml/v2.(*Decoder).Decode", pkgs: all, want: "github.com/pelletier/go-toml/v2 (*Decoder).Decode"},
+		{name: "github.com/pelletier/go-toml/v2_test.helper", pkgs: all, want: "github.com/pelletier/go-toml/v2 helper"},
+		{name: "github.com/pelletier/go-toml/v2/internal/testsuite.Unmarshal", pkgs: all, want: "github.com/pelletier/go-toml/v2/internal/testsuite Unmarshal"},
+		{name: "gopkg.in/yaml.v3.Unmarshal", pkgs: all, want: "gopkg.in/yaml.v3 Unmarshal"},
+		{name: "github.com/mattn/go-runewidth.StringWidth", pkgs: all, want: "github.com/mattn/go-runewidth StringWidth"},
+		{name: "StringWidth", pkgs: all, want: "github.com/mattn/go-runewidth StringWidth"},
+		{name: "Unmarshal", pkgs: []*listedPackage{toml, suite}, wantErr: "Unmarshal is in several packages: github.com/pelletier/go-toml/v2.Unmarshal (f.go:10), github.com/pelletier/go-toml/v2/internal/testsuite.Unmarshal (f.go:10)"},
+		// Another package's path does not qualify this one's function.
+		{name: "github.com/pelletier/go-toml/v2.StringWidth", pkgs: all, wantErr: "no function github.com/pelletier/go-toml/v2.StringWidth"},
+	} {
+		targets, err := findTargets(tc.pkgs, []string{tc.name})
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("%s: error %v, want one containing %q", tc.name, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		if len(targets) != 1 || targets[0].Pkg.ImportPath+" "+targets[0].Func.Name != tc.want {
+			var got []string
+			for _, tg := range targets {
+				got = append(got, tg.Pkg.ImportPath+" "+tg.Func.Name)
+			}
+			t.Errorf("%s: targets %q, want [%s]", tc.name, got, tc.want)
+		}
+	}
+}
