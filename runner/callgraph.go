@@ -105,7 +105,7 @@ var errExportGone = errors.New("export data removed from the build cache")
 
 // graphFormat changes whenever pkgGraph's meaning does: it is part of the
 // cache keys.
-const graphFormat = "memlens-graph-2"
+const graphFormat = "memlens-graph-3"
 
 // buildPkgGraph type-checks lp's files against its imports' export data,
 // builds the package as SSA and returns its graph. A package that does not
@@ -255,6 +255,11 @@ func (x *graphExtractor) addFunc(fn *ssa.Function) {
 		return
 	}
 	pos := x.fset.PositionFor(fn.Pos(), false)
+	if filepath.Dir(pos.Filename) != filepath.Clean(x.g.Dir) {
+		// A file of cgo's output, in the build cache: its //line
+		// directives give the user's file and line, where targets are.
+		pos = x.fset.PositionFor(fn.Pos(), true)
+	}
 	gf := graphFunc{Key: key, File: filepath.Clean(pos.Filename), Line: pos.Line, Name: fn.Name()}
 	if fn.Parent() == nil && fn.Signature.Recv() == nil && strings.HasSuffix(gf.File, "_test.go") && isTestEntryName(fn.Name()) {
 		gf.Test = true

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"errors"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -194,3 +195,19 @@ func TestParseBuildErrors(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// A function of a cgo file is found in the call graph, which reads cgo's
+// output (in the build cache, its //line directives naming the user's
+// file), so its package's tests run it.
+func TestChooseEntryCgo(t *testing.T) {
+	if out, err := exec.Command("go", "env", "CGO_ENABLED").Output(); err != nil || strings.TrimSpace(string(out)) != "1" {
+		t.Skip("cgo is not enabled")
+	}
+	e, err := entryFor(t, Request{Target: "./testdata/go/cgocall", Funcs: []string{"Twice"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "go test -run ^(TestTwice)$ (tests that reach Twice)"; e.Describe != want {
+		t.Errorf("entry\n  %s\nwant\n  %s", e.Describe, want)
+	}
+}
