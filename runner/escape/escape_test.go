@@ -154,16 +154,19 @@ func TestPositionsMapThroughDirectives(t *testing.T) {
 }
 
 // An external test package's functions are explained too: the build is
-// go test -c, with the diagnostics asked for both packages.
+// go test -c, with the diagnostics asked for both packages, or for the
+// external test package alone (its functions are the only targets).
 func TestExternalTestPackage(t *testing.T) {
 	dir := filepath.Join(testdataModule(t), "escapes")
 	file := filepath.Join(dir, "words_test.go")
-	fns := instrumentedBuild(t, dir, file, true, []string{"joined"},
-		Package{ImportPath: "example.com/memlens/testdata/escapes", Dir: dir, CmdLine: true},
-		Package{ImportPath: "example.com/memlens/testdata/escapes_test", Dir: dir, CmdLine: true})
-	got := escapesOf(fns)
-	want := "joined 10:2 moved to heap: s: its address taken (&s), returned"
-	if !slices.Contains(got, want) {
-		t.Errorf("missing %q in\n%s", want, strings.Join(got, "\n"))
+	pkg := Package{ImportPath: "example.com/memlens/testdata/escapes", Dir: dir, CmdLine: true}
+	xtest := Package{ImportPath: "example.com/memlens/testdata/escapes_test", Dir: dir, CmdLine: true}
+	for _, pkgs := range [][]Package{{pkg, xtest}, {xtest}} {
+		fns := instrumentedBuild(t, dir, file, true, []string{"joined"}, pkgs...)
+		got := escapesOf(fns)
+		want := "joined 10:2 moved to heap: s: its address taken (&s), returned"
+		if !slices.Contains(got, want) {
+			t.Errorf("%d packages asked: missing %q in\n%s", len(pkgs), want, strings.Join(got, "\n"))
+		}
 	}
 }

@@ -56,7 +56,16 @@ func GCFlags(flags []string, pkgs []Package, cwd, dir string) ([]string, error) 
 		user = append(user, val)
 	}
 	out := append([]string(nil), flags...)
+	done := map[string]bool{}
 	for _, p := range pkgs {
+		// The go command gives an external test package the flags of the
+		// package it tests: a pattern naming p_test matches nothing, and
+		// the compiler would write no diagnostics for it.
+		path := strings.TrimSuffix(p.ImportPath, "_test")
+		if done[path] {
+			continue // p and p_test: one flag serves both
+		}
+		done[path] = true
 		var args []string
 		for _, v := range user {
 			if v.hasPat && matchPattern(v.pattern, p, cwd) || !v.hasPat && p.CmdLine {
@@ -73,7 +82,7 @@ func GCFlags(flags []string, pkgs []Package, cwd, dir string) ([]string, error) 
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, "-gcflags="+p.ImportPath+"="+joined)
+		out = append(out, "-gcflags="+path+"="+joined)
 	}
 	return out, nil
 }

@@ -27,8 +27,12 @@ func TestGCFlags(t *testing.T) {
 			[]string{"-gcflags=example.com/m/p=-l -json=0,/j"}},
 		{"no match", []string{"-gcflags=example.com/other=-l"}, []Package{pkg}, "/j", []string{"-gcflags=example.com/m/p=-json=0,/j"}},
 		{"relative pattern", []string{"-gcflags=./...=-l"}, []Package{pkg}, "/j", []string{"-gcflags=example.com/m/p=-l -json=0,/j"}},
+		// go matches an external test package by the path of the package
+		// it tests (p_test matches nothing): one flag for both.
 		{"external test package", []string{"-gcflags=example.com/m/p=-l"}, []Package{{ImportPath: "example.com/m/p_test", Dir: "/src/m/p"}}, "/j",
-			[]string{"-gcflags=example.com/m/p_test=-l -json=0,/j"}},
+			[]string{"-gcflags=example.com/m/p=-l -json=0,/j"}},
+		{"a package and its external test package", nil, []Package{pkg, {ImportPath: "example.com/m/p_test", Dir: "/src/m/p", CmdLine: true}}, "/j",
+			[]string{"-gcflags=example.com/m/p=-json=0,/j"}},
 		{"the user's -json is replaced", []string{"-gcflags=all=-json=0,/x -m"}, []Package{pkg}, "/j", []string{"-gcflags=example.com/m/p=-m -json=0,/j"}},
 		{"quoted", []string{`-gcflags=all='-d=a b'`}, []Package{pkg}, "/j", []string{"-gcflags=example.com/m/p='-d=a b' -json=0,/j"}},
 	} {
