@@ -253,6 +253,8 @@ func memlensCond(fr memlensFrame, s int) int {
 }
 
 func memlensLeave(memlensFrame) {}
+
+func memlensRelease(memlensFrame) {}
 `, pkg, nf, ns, strings.Join(tab, ", "))
 }
 

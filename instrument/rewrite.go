@@ -178,13 +178,15 @@ const (
 	kCondOpen                   // memlensCond(...) != 0 && before a loop condition
 	kElseOpen                   // else if -> else { probe; if ...
 	kElseClose                  // } after the else-if chain
+	kRelease                    // hand the frame's row back (a return, or the end of a body)
 )
 
 // probe is one insertion into the original source.
 type probe struct {
 	off, prio, seq int
 	kind           probeKind
-	fn, line       int // target id and credited line (kEnter, kLine, kCondOpen, kElseOpen)
+	fn, line       int  // target id and credited line (kEnter, kLine, kCondOpen, kElseOpen)
+	noDefer        bool // kEnter, kLit: the body's kRelease probes give the row back (see exits)
 }
 
 type slotKey struct{ fn, line int }
@@ -229,6 +231,7 @@ func (w *walker) funcDecl(fd *ast.FuncDecl, id int) []int {
 	w.switchBodies = map[*ast.BlockStmt]bool{}
 	fl := w.line(fd.Pos())
 	w.add(w.off(fd.Body.Lbrace)+1, 0, kEnter, fl)
+	w.exits(fd.Type, fd.Body)
 	w.last[fd.Body] = fl
 	ast.Inspect(fd.Body, w.visit)
 	var lines []int
@@ -243,6 +246,7 @@ func (w *walker) visit(n ast.Node) bool {
 	switch n := n.(type) {
 	case *ast.FuncLit:
 		w.add(w.off(n.Body.Lbrace)+1, 0, kLit, 0)
+		w.exits(n.Type, n.Body)
 		w.last[n.Body] = 0
 	case *ast.BlockStmt:
 		if !w.switchBodies[n] {
@@ -299,6 +303,54 @@ func (w *walker) visit(n ast.Node) bool {
 		w.switchBodies[n.Body] = true
 	}
 	return true
+}
+
+// exits decides how the frame just entered (the last probe added, kEnter
+// or kLit) gives its row back. A deferred memlensLeave does it on every way
+// out, panics and runtime.Goexit included, but costs about 8 ns a call and
+// keeps the function from being inlined: most of what counting costs in a
+// small function called millions of times (an accessor, a recursive leaf).
+// So when only counts are measured, a body without loops or goto (whose
+// calls are short, so the defer would weigh most) and without defer
+// statements (which pay for defers anyway, and may recover a panic, which
+// would then keep the row on every call) releases the row itself:
+// before each of its own return statements (after the return line's probe:
+// nothing of the call's own counts after that) and at the closing brace of
+// a body without results, which may fall off its end. A call that leaves by
+// a panic or Goexit then keeps its row; the counts stay exact (no one else
+// writes a claimed row), and once a function's rows and the pool are all so
+// kept, its calls share the atomic row.
+func (w *walker) exits(ft *ast.FuncType, body *ast.BlockStmt) {
+	if w.opt.RSS || w.opt.Allocs || w.opt.Timeline > 0 {
+		return
+	}
+	var returns []*ast.ReturnStmt
+	loops := false // or goto, or defer
+	ast.Inspect(body, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.FuncLit:
+			return false // its own frame
+		case *ast.ReturnStmt:
+			returns = append(returns, n)
+		case *ast.ForStmt, *ast.RangeStmt, *ast.DeferStmt:
+			loops = true
+		case *ast.BranchStmt:
+			loops = loops || n.Tok == token.GOTO
+		}
+		return true
+	})
+	if loops {
+		return
+	}
+	w.probes[len(w.probes)-1].noDefer = true
+	for _, r := range returns {
+		w.add(w.off(r.Pos()), 5, kRelease, 0)
+	}
+	if ft.Results == nil || len(ft.Results.List) == 0 {
+		// After everything else at that offset (an else-if chain's
+		// closing brace), so it runs on every path that reaches the end.
+		w.add(w.off(body.Rbrace), 6, kRelease, 0)
+	}
 }
 
 // list puts a probe before each statement of a block or clause body that
@@ -385,7 +437,12 @@ func (w *walker) render(path string, src []byte) []byte {
 				} else {
 					b.WriteString("memlensFr := " + fn + "(" + strconv.Itoa(p.fn) + "); ")
 				}
-				b.WriteString("defer memlensLeave(memlensFr); ")
+				if !p.noDefer {
+					b.WriteString("defer memlensLeave(memlensFr); ")
+				}
+			case kRelease:
+				// ; ends a statement the brace would have ended: { x() }.
+				b.WriteString("; memlensRelease(memlensFr); ")
 			case kLine:
 				b.WriteString("memlensLine(memlensFr, " + slot + "); ")
 			case kCondOpen:

@@ -493,8 +493,12 @@ func b(xs []int) (s int) {
 	if in.RuntimePath != "/src/p/zz_memlens_rt0.go" {
 		t.Errorf("runtime path %s", in.RuntimePath)
 	}
-	if c := compact(in.Files[path]); strings.Contains(c, "memlensSt") || !strings.Contains(c, "func a(n int) int {memlensFr := memlensEnter(ID); defer memlensLeave(memlensFr);  return n }") {
-		t.Errorf("counts-only probes keep RSS state:\n%s", c)
+	// Counts only: a without loops releases its row at its return, b
+	// (a loop) by defer.
+	if c := compact(in.Files[path]); strings.Contains(c, "memlensSt") ||
+		!strings.Contains(c, "func a(n int) int {memlensFr := memlensEnter(ID);  ; memlensRelease(memlensFr); return n }") ||
+		!strings.Contains(c, "func b(xs []int) (s int) {memlensFr := memlensEnter(ID); defer memlensLeave(memlensFr); ") {
+		t.Errorf("counts-only probes keep RSS state, or exits differ:\n%s", c)
 	}
 	// A duplicate target shares the first one's layout.
 	in2, err := Instrument(Package{Dir: "/src/p", Files: map[string][]byte{path: []byte(src)}, Targets: []Func{funcs[1], funcs[1]}}, Options{})

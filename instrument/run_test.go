@@ -3,6 +3,7 @@ package instrument
 import (
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -93,6 +94,32 @@ func TestRows(t *testing.T) {
 			}
 		})
 	}
+}
+
+// heldRows counts, per target, the P rows and pool rows that a counters
+// file shows claimed (busy words and pool bitmap bits set).
+func heldRows(t *testing.T, name string) []int {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	np := rowPs()
+	var out []int
+	for f := range binary.LittleEndian.Uint64(b[16:]) {
+		ctl := int(binary.LittleEndian.Uint64(b[counterHeader+counterEntry*f+40:]))
+		n := bits.OnesCount64(binary.LittleEndian.Uint64(b[ctl:]))
+		for pid := range np {
+			block := ctl + 64 + pCtlSize(np)*pid
+			for r := range perPRows(np) {
+				if binary.LittleEndian.Uint32(b[block+4*(1+r):]) != 0 {
+					n++
+				}
+			}
+		}
+		out = append(out, n)
+	}
+	return out
 }
 
 // rowUse sums a target's counter words by kind of row.
@@ -612,5 +639,65 @@ func Inner(n int, entered chan<- bool, release <-chan bool) int {
 		if _, c := p.counts(dir, i); c.Calls[0] != 1 {
 			t.Errorf("package %d: calls %d", i, c.Calls[0])
 		}
+	}
+}
+
+// TestRelease runs loop-free targets, which in counts-only mode give their
+// rows back at their returns rather than by defer (see walker.exits),
+// with every probe configuration and under one P and the default: every
+// line's count is its annotation, the output the plain build's. With one
+// P, the 100 calls of at that panic keep more rows than it has, so its
+// later calls take the shared row.
+func TestRelease(t *testing.T) {
+	t.Parallel()
+	srcs := testdataSources(t, "release")
+	for _, tc := range []struct {
+		name string
+		opt  Options
+	}{
+		{"counts", Options{}},
+		{"rss+allocs", Options{RSS: true, Allocs: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p := newProg(t, srcs, tc.opt, isMarked)
+			if tc.opt == (Options{}) {
+				for path, b := range p.inst[0].Files {
+					if n := strings.Count(string(b), "defer memlensLeave"); n != 0 {
+						t.Errorf("%s: %d deferred leaves, want none (no target has a loop)", filepath.Base(path), n)
+					}
+				}
+			}
+			bin, plain := p.build(), run(t, p.buildPlain(), "")
+			for _, procs := range []int{1, 0} {
+				dir := t.TempDir()
+				cmd := exec.Command(bin)
+				cmd.Env = append(os.Environ(), EnvDir+"="+dir)
+				if procs > 0 {
+					cmd.Env = append(cmd.Env, fmt.Sprintf("GOMAXPROCS=%d", procs))
+				}
+				out, err := cmd.CombinedOutput()
+				if err != nil || string(out) != plain.stdout {
+					t.Fatalf("GOMAXPROCS=%d: %v\n%s\nplain:\n%s", procs, err, out, plain.stdout)
+				}
+				p.checkAnnotated(dir)
+				files, _ := filepath.Glob(CountersPattern(dir, 0))
+				if len(files) != 1 {
+					t.Fatalf("counters files %v", files)
+				}
+				// At exit every call has left: only calls that panicked
+				// or called Goexit keep rows, and only without the defer.
+				rows, held := rowKinds(t, files[0]), heldRows(t, files[0])
+				for _, fl := range p.inst[0].Funcs {
+					keeps := tc.opt == (Options{}) && (fl.Func.Name == "at" || fl.Func.Name == "leave")
+					if h := held[fl.ID]; (h != 0) != keeps {
+						t.Errorf("GOMAXPROCS=%d: %s holds %d rows at exit", procs, fl.Func.Name, h)
+					}
+					if procs == 1 && fl.Func.Name == "at" && (rows[fl.ID].shared == 0) == (tc.opt == (Options{})) {
+						t.Errorf("at: %+v: the shared row is used once panicking calls kept the others, and only then", rows[fl.ID])
+					}
+				}
+			}
+		})
 	}
 }
