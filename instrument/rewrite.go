@@ -1,10 +1,12 @@
 package instrument
 
 import (
+	"errors"
 	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"go/types"
 	"sort"
 	"strconv"
 	"strings"
@@ -157,6 +159,11 @@ func Instrument(p Package, opt Options) (*Instrumented, error) {
 		out.Files[path] = fw.w.render(path, fw.src)
 	}
 	out.RuntimeFile = genRuntime(p.Name, out.RuntimePath, p.Index, nlines, opt, ranges)
+	for _, path := range paths {
+		if err := hidesPredeclared(path, files[path].ast, out.RuntimeFile); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
 }
 
@@ -463,4 +470,61 @@ func (w *walker) render(path string, src []byte) []byte {
 
 func isIdentByte(c byte) bool {
 	return c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c >= 0x80
+}
+
+// errHidesPredeclared: the package declares a name of Go's universe (int,
+// len, true...) that the probe runtime, compiled into the package, uses.
+var errHidesPredeclared = errors.New("hides a predeclared identifier the probe runtime uses")
+
+// hidesPredeclared reports a package-level declaration of f that hides a
+// predeclared identifier the runtime file uses: the build would fail in the
+// runtime file with errors that make no sense to the user (func int() makes
+// "int (function) is not a type" of every int there).
+func hidesPredeclared(path string, f *ast.File, runtime []byte) error {
+	var declared []string
+	for _, d := range f.Decls {
+		switch d := d.(type) {
+		case *ast.FuncDecl:
+			if d.Recv == nil {
+				declared = append(declared, d.Name.Name)
+			}
+		case *ast.GenDecl:
+			for _, spec := range d.Specs {
+				switch spec := spec.(type) {
+				case *ast.TypeSpec:
+					declared = append(declared, spec.Name.Name)
+				case *ast.ValueSpec:
+					for _, n := range spec.Names {
+						declared = append(declared, n.Name)
+					}
+				}
+			}
+		}
+	}
+	var hidden []string
+	for _, name := range declared {
+		if types.Universe.Lookup(name) != nil {
+			hidden = append(hidden, name)
+		}
+	}
+	if len(hidden) == 0 {
+		return nil
+	}
+	rt, err := parser.ParseFile(token.NewFileSet(), "", runtime, parser.SkipObjectResolution)
+	if err != nil {
+		return fmt.Errorf("instrument: generated runtime: %v", err)
+	}
+	used := map[string]bool{}
+	ast.Inspect(rt, func(n ast.Node) bool {
+		if id, ok := n.(*ast.Ident); ok {
+			used[id.Name] = true
+		}
+		return true
+	})
+	for _, name := range hidden {
+		if used[name] {
+			return fmt.Errorf("instrument: %s declares %s at package level, which %w (rename it to profile this package)", path, name, errHidesPredeclared)
+		}
+	}
+	return nil
 }

@@ -765,6 +765,9 @@ func fuzzInstrument(t *testing.T, src []byte) {
 		return
 	}
 	in, err := Instrument(Package{Dir: "/fuzz", Files: map[string][]byte{path: src}, Targets: funcs}, Options{RSS: true, Allocs: true})
+	if errors.Is(err, errHidesPredeclared) {
+		return // func int() {}: refused with a clear error, see TestHidesPredeclared
+	}
 	if err != nil {
 		t.Fatalf("Instrument: %v", err)
 	}
@@ -772,14 +775,52 @@ func fuzzInstrument(t *testing.T, src []byte) {
 	if _, err := parser.ParseFile(token.NewFileSet(), "rt.go", in.RuntimeFile, 0); err != nil {
 		t.Fatalf("runtime file: %v", err)
 	}
+	// Counts only has probes of its own (releases instead of a defer in
+	// loop-free bodies).
+	counts, err := Instrument(Package{Dir: "/fuzz", Files: map[string][]byte{path: src}, Targets: funcs}, Options{})
+	if err != nil {
+		t.Fatalf("Instrument, counts only: %v", err)
+	}
+	checkPositions(t, path, src, counts.Files[path])
 	// Names starting with memlens are the probes' (see the package doc).
 	if bytes.Contains(src, []byte("memlens")) || len(typeCheck(fset, "", file)) > 0 {
 		return
 	}
 	typeCheckInstrumented(t, path, in, "", true)
-	counts, err := Instrument(Package{Dir: "/fuzz", Files: map[string][]byte{path: src}, Targets: funcs}, Options{})
-	if err != nil {
-		t.Fatalf("Instrument, counts only: %v", err)
-	}
 	typeCheckInstrumented(t, path, counts, "", true)
+}
+
+// TestHidesPredeclared: a package that declares a predeclared name the
+// probe runtime uses is refused with an error that says which and where
+// (the build would fail inside the runtime file); one the runtime does not
+// use instruments and type-checks.
+func TestHidesPredeclared(t *testing.T) {
+	const path = "/src/p/p.go"
+	for _, tc := range []struct{ name, src, hidden string }{
+		{"func int", "package p\n\nfunc int() {}\n", "int"},
+		{"var true", "package p\n\nvar true = false\n\nfunc f() bool { return true }\n", "true"},
+		{"type uint64", "package p\n\ntype uint64 struct{}\n\nfunc f() {}\n", "uint64"},
+		{"unused by the runtime", "package p\n\nfunc complex() int { return 1 }\n", ""},
+		{"a method named int", "package p\n\ntype T struct{}\n\nfunc (T) int() int { return 1 }\n", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fset := token.NewFileSet()
+			f, err := parser.ParseFile(fset, path, tc.src, parser.ParseComments)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in, err := Instrument(Package{Name: "p", Dir: "/src/p", Files: map[string][]byte{path: []byte(tc.src)}, Targets: FindFuncs(fset, f, path)}, Options{})
+			if tc.hidden != "" {
+				want := path + " declares " + tc.hidden + " at package level"
+				if !errors.Is(err, errHidesPredeclared) || !strings.Contains(err.Error(), want) {
+					t.Fatalf("error %v, want %q", err, want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			typeCheckInstrumented(t, path, in, "", true)
+		})
+	}
 }
