@@ -191,10 +191,13 @@
 // total, object counts per line can be off); allocations the runtime makes
 // on the system stack for a go statement (the new goroutine's descriptor,
 // about 480 B when none is free to reuse) have no user frames and are not
-// attributed; stacks are cut at the runtime's profiling depth (128 frames by
-// default, GODEBUG=profstackdepth); a deferred closure's allocations show on
-// the return line; every goroutine's allocations are sampled while the rate
-// is 1, and profile records are never freed.
+// attributed, and neither is what a goroutine started as go f(x) of a
+// named function allocates (its stacks begin in f: the go statement's
+// wrapper frame is hidden, as in pprof); stacks are cut at the runtime's
+// profiling depth (128 frames by default, GODEBUG=profstackdepth); a
+// deferred closure's allocations show on the return line (a defer in a
+// loop: the closing brace); every goroutine's allocations are sampled
+// while the rate is 1, and profile records are never freed.
 //
 // # Timeline (Options.Timeline)
 //

@@ -145,7 +145,8 @@ type Function struct {
 	// Calls is how many times the function was entered.
 	Calls uint64 `json:"calls"`
 	// AllocBytes and AllocObjects are everything allocated while the function
-	// ran (callees and started goroutines included), each allocation counted
+	// ran (callees and the function literals it started as goroutines
+	// included), each allocation counted
 	// once even when several of its lines are on the stack.
 	AllocBytes    int64 `json:"alloc_bytes"`
 	AllocObjects  int64 `json:"alloc_objects"`
@@ -175,7 +176,8 @@ type Line struct {
 	// each run measured against the reading just before it.
 	IncrementBytes int64 `json:"increment_bytes"`
 	// AllocBytes and AllocObjects are the heap bytes and objects allocated while
-	// the line ran, callees and started goroutines included, summed over runs.
+	// the line ran, callees and the function literals it started as
+	// goroutines included, summed over runs.
 	AllocBytes   int64 `json:"alloc_bytes"`
 	AllocObjects int64 `json:"alloc_objects"`
 	// PeakAllocBytes is the highest traced heap growth seen inside one run of
