@@ -59,6 +59,12 @@ func TestChooseEntry(t *testing.T) {
 			entry: "go run example.com/memlens/testdata/cmd/wordcount"},
 		{name: "tests that reach", req: Request{Target: "./testdata/go/shapes", Funcs: []string{"Build"}},
 			entry: "go test -run ^(ExampleBuild|TestAreas|TestBuild|TestFirstBig|TestLabels)$ -bench ^(BenchmarkBuild)$ -benchtime 1x (tests that reach Build)"},
+		// A file stands for its package, tests included (go list of a file
+		// alone would make a package of just that file, which no test reaches).
+		{name: "a file of the package", req: Request{Target: "./testdata/go/shapes/shapes.go", Funcs: []string{"Build"}},
+			entry: "go test -run ^(ExampleBuild|TestAreas|TestBuild|TestFirstBig|TestLabels)$ -bench ^(BenchmarkBuild)$ -benchtime 1x (tests that reach Build)"},
+		{name: "a file of another package's tests", req: Request{Target: "testdata/go/xpkg/lib/lib.go", Funcs: []string{"Join"}},
+			entry: "go test -run ^(TestRun)$ " + xpkg + "/app (tests of another package that reach Join)"},
 		// Drain is only reached through TestDrainAndDescribe.
 		{name: "tests that reach, narrow", req: Request{Target: "./testdata/go/shapes", Funcs: []string{"Drain"}},
 			entry: "go test -run ^(TestDrainAndDescribe)$ (tests that reach Drain)"},

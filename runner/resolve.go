@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -118,7 +119,33 @@ type goPackage struct {
 // listPackages resolves target (a directory or a package pattern, relative
 // to dir) with go list. A directory is listed from inside itself, so that a
 // directory inside another module (testdata/go) resolves in that module.
+// A Go file stands for the package of its directory that it belongs to (go
+// list of a file would make a package of that file alone, without its
+// package's other files and tests).
 func listPackages(ctx context.Context, dir, target, overlayFile string, buildFlags []string) ([]goPackage, error) {
+	abs := target
+	if !filepath.IsAbs(abs) {
+		abs = filepath.Join(dir, target)
+	}
+	if st, err := os.Stat(abs); err == nil && st.Mode().IsRegular() && strings.HasSuffix(abs, ".go") {
+		if pkgs, err := listPackagesIn(ctx, filepath.Dir(abs), ".", overlayFile, buildFlags); err == nil && len(pkgs) == 1 && pkgs[0].has(filepath.Base(abs)) {
+			return pkgs, nil
+		}
+	}
+	return listPackagesIn(ctx, dir, target, overlayFile, buildFlags)
+}
+
+// has says the package's files include name (a base name).
+func (p goPackage) has(name string) bool {
+	for _, files := range [][]string{p.GoFiles, p.CgoFiles, p.TestGoFiles, p.XTestGoFiles} {
+		if slices.Contains(files, name) {
+			return true
+		}
+	}
+	return false
+}
+
+func listPackagesIn(ctx context.Context, dir, target, overlayFile string, buildFlags []string) ([]goPackage, error) {
 	runDir, pattern := dir, target
 	abs := target
 	if !filepath.IsAbs(abs) {
