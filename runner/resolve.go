@@ -78,7 +78,34 @@ func resolveGo(ctx context.Context, req Request, editor map[string][]byte, listO
 	if err != nil && len(syntaxErrs) > 0 {
 		return nil, nil, &parseError{syntaxErrs}
 	}
+	if err == nil {
+		err = inModuleCache(ctx, req.Dir, targets)
+	}
 	return pkgs, targets, err
+}
+
+// inModuleCache is the error for targets whose files are in the module
+// cache: go build refuses an overlay that replaces them ("Files beneath
+// GOMODCACHE must not be replaced"), which would otherwise surface as a
+// build failure naming none of the user's code.
+func inModuleCache(ctx context.Context, dir string, targets []target) error {
+	for _, t := range targets {
+		if !strings.Contains(t.Pkg.Dir, "@") { // module cache directories are path@version
+			continue
+		}
+		cmd := exec.CommandContext(ctx, "go", "env", "GOMODCACHE")
+		cmd.Dir = dir
+		out, err := cmd.Output()
+		cache := filepath.Clean(strings.TrimSpace(string(out)))
+		if err != nil || cache == "." {
+			return nil // the build will say
+		}
+		if rel, err := filepath.Rel(cache, t.Pkg.Dir); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return fmt.Errorf("%s (%s) is in the module cache, whose files go build does not let memlens replace with instrumented copies; "+
+				"profile a copy of the module: go mod vendor, or a replace directive to a directory of its source", t.Pkg.ImportPath, t.Pkg.Dir)
+		}
+	}
+	return nil
 }
 
 // errorsFromInstrument turns a parse error of a target file into positioned

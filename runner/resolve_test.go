@@ -1,6 +1,8 @@
 package runner
 
 import (
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -64,6 +66,30 @@ func TestFindTargetsByImportPath(t *testing.T) {
 				got = append(got, tg.Pkg.ImportPath+" "+tg.Func.Name)
 			}
 			t.Errorf("%s: targets %q, want [%s]", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestInModuleCache: a target of a package in the module cache is an error
+// saying so and what to do, before a build that go would refuse with an
+// overlay error naming none of the user's code; other directories, also
+// with an @ in their path, are fine.
+func TestInModuleCache(t *testing.T) {
+	out, err := exec.Command("go", "env", "GOMODCACHE").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := strings.TrimSpace(string(out))
+	in := func(dir string) []target {
+		return []target{{Pkg: &listedPackage{goPackage: goPackage{Dir: dir, ImportPath: "github.com/tidwall/match"}}, Func: instrument.Func{Name: "Match"}}}
+	}
+	err = inModuleCache(t.Context(), repoRoot, in(filepath.Join(cache, "github.com/tidwall/match@v1.1.1")))
+	if err == nil || !strings.Contains(err.Error(), "is in the module cache") || !strings.Contains(err.Error(), "go mod vendor") {
+		t.Errorf("module cache: error %v", err)
+	}
+	for _, dir := range []string{filepath.Join(repoRoot, "testdata/go/shapes"), filepath.Join(t.TempDir(), "copy@v1.1.1")} {
+		if err := inModuleCache(t.Context(), repoRoot, in(dir)); err != nil {
+			t.Errorf("%s: %v", dir, err)
 		}
 	}
 }
