@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"go/parser"
 	"go/token"
+	"slices"
 	"testing"
 )
 
@@ -166,5 +167,19 @@ func TestMatches(t *testing.T) {
 		if got := tc.fn.Matches(tc.name); got != tc.want {
 			t.Errorf("%s.Matches(%q) = %v", tc.fn.Name, tc.name, got)
 		}
+	}
+}
+
+// TestRuntimeImports lists the probe runtime's imports, the timeline's
+// included: the packages that cannot be instrumented.
+func TestRuntimeImports(t *testing.T) {
+	got := RuntimeImports()
+	for _, want := range []string{"os", "runtime", "runtime/metrics", "strconv", "sync", "unsafe"} {
+		if !slices.Contains(got, want) {
+			t.Errorf("%q lacks %s", got, want)
+		}
+	}
+	if !slices.IsSorted(got) {
+		t.Errorf("%q is not sorted", got)
 	}
 }

@@ -3,8 +3,11 @@ package instrument
 import (
 	_ "embed"
 	"fmt"
+	"go/parser"
+	"go/token"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -224,4 +227,24 @@ func mergeTemplate(body, part string) string {
 	imports := part[pi+len(open) : pe+1]
 	body = body[:bi+len(open)] + imports + body[bi+len(open):]
 	return body + part[pe+len(end):]
+}
+
+// RuntimeImports are the packages the probe runtime imports. It is compiled
+// into each instrumented package, so none of them, nor what they import,
+// can be instrumented: that would be an import cycle.
+func RuntimeImports() []string {
+	var out []string
+	for _, src := range []string{rtTemplate, rtTimeline} {
+		f, err := parser.ParseFile(token.NewFileSet(), "rt.go", src, parser.ImportsOnly)
+		if err != nil {
+			panic("instrument: runtime template does not parse: " + err.Error())
+		}
+		for _, im := range f.Imports {
+			if p, err := strconv.Unquote(im.Path.Value); err == nil && !slices.Contains(out, p) {
+				out = append(out, p)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
 }

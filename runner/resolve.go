@@ -81,7 +81,38 @@ func resolveGo(ctx context.Context, req Request, editor map[string][]byte, listO
 	if err == nil {
 		err = inModuleCache(ctx, req.Dir, targets)
 	}
+	if err == nil {
+		err = runtimeDependency(ctx, req.Dir, targets)
+	}
 	return pkgs, targets, err
+}
+
+// runtimeDependency is the error for targets in a standard package that
+// the probe runtime imports, directly or not (os, strconv, sync, time,
+// errors, io...): the runtime is compiled into the instrumented package,
+// so the build would fail with an import cycle ("package strconv: import
+// cycle not allowed") that does not say why.
+func runtimeDependency(ctx context.Context, dir string, targets []target) error {
+	var deps []string
+	for _, t := range targets {
+		if !t.Pkg.Standard {
+			continue
+		}
+		if deps == nil {
+			cmd := exec.CommandContext(ctx, "go", append([]string{"list", "-deps"}, instrument.RuntimeImports()...)...)
+			cmd.Dir = dir
+			out, err := cmd.Output()
+			if err != nil {
+				return nil // the build will say
+			}
+			deps = strings.Fields(string(out))
+		}
+		if slices.Contains(deps, t.Pkg.ImportPath) {
+			return fmt.Errorf("memlens cannot profile %s.%s: the probe runtime compiled into the package depends on %s (it imports %s), so instrumenting it would be an import cycle",
+				t.Pkg.ImportPath, displayName(t.Func), t.Pkg.ImportPath, strings.Join(instrument.RuntimeImports(), ", "))
+		}
+	}
+	return nil
 }
 
 // inModuleCache is the error for targets whose files are in the module
@@ -139,6 +170,7 @@ type goPackage struct {
 	CgoFiles     []string
 	TestGoFiles  []string
 	XTestGoFiles []string
+	Standard     bool
 	Module       *struct{ Path, Dir, GoMod string }
 	Error        *struct{ Err string }
 }

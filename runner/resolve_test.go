@@ -93,3 +93,27 @@ func TestInModuleCache(t *testing.T) {
 		}
 	}
 }
+
+// TestRuntimeDependency: a standard package the probe runtime depends on
+// (strconv directly, errors through os) cannot be instrumented, and says
+// so before a build that would fail with a bare import cycle; other
+// standard packages (strings) and the module's are fine.
+func TestRuntimeDependency(t *testing.T) {
+	target := func(path string, std bool) []target {
+		return []target{{Pkg: &listedPackage{goPackage: goPackage{ImportPath: path, Standard: std}}, Func: instrument.Func{Name: "F"}}}
+	}
+	for _, path := range []string{"strconv", "errors"} {
+		err := runtimeDependency(t.Context(), repoRoot, target(path, true))
+		if err == nil || !strings.Contains(err.Error(), "memlens cannot profile "+path+".F: the probe runtime compiled into the package depends on "+path) {
+			t.Errorf("%s: error %v", path, err)
+		}
+	}
+	for _, tc := range []struct {
+		path string
+		std  bool
+	}{{"strings", true}, {"fmt", true}, {"example.com/m/strconv", false}} {
+		if err := runtimeDependency(t.Context(), repoRoot, target(tc.path, tc.std)); err != nil {
+			t.Errorf("%s: %v", tc.path, err)
+		}
+	}
+}
