@@ -13,19 +13,24 @@ import (
 	"time"
 )
 
+// probeConfigs are the two probe configurations: counts only (whose
+// loop-free bodies release their rows themselves) and with RSS and
+// allocations (a deferred leave in every body).
+var probeConfigs = []struct {
+	name string
+	opt  Options
+}{
+	{"counts", Options{}},
+	{"rss+allocs", Options{RSS: true, Allocs: true}},
+}
+
 // TestCounts builds the counts program in both probe configurations and
 // checks every line's count against its annotation, and that the program's
 // output is unchanged.
 func TestCounts(t *testing.T) {
 	t.Parallel()
 	srcs := testdataSources(t, "counts")
-	for _, tc := range []struct {
-		name string
-		opt  Options
-	}{
-		{"counts", Options{}},
-		{"rss+allocs", Options{RSS: true, Allocs: true}},
-	} {
+	for _, tc := range probeConfigs {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			p := newProg(t, srcs, tc.opt, isMarked)
@@ -651,13 +656,7 @@ func Inner(n int, entered chan<- bool, release <-chan bool) int {
 func TestRelease(t *testing.T) {
 	t.Parallel()
 	srcs := testdataSources(t, "release")
-	for _, tc := range []struct {
-		name string
-		opt  Options
-	}{
-		{"counts", Options{}},
-		{"rss+allocs", Options{RSS: true, Allocs: true}},
-	} {
+	for _, tc := range probeConfigs {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			p := newProg(t, srcs, tc.opt, isMarked)
