@@ -566,6 +566,24 @@ func runPythonCases(t *testing.T, py string, env ...string) {
 					t.Errorf("rec line 13 = %+v, want the 4 MiB of the calls below allocated, its net change and increment no more", l)
 				}
 			}},
+		{script: "smallobjects.py", status: profile.StatusOK, output: "grew",
+			fns: []fnWant{{"build", 1, nil}},
+			check: func(t *testing.T, r *profile.Result) {
+				// tracemalloc's record of each traced block (about 100 B,
+				// more than a small dict) is not the program's: the RSS
+				// growth is about what the plain program's is (tracemalloc
+				// made it 2.3 times that).
+				out, err := exec.Command(py, filepath.Join(pyTestdata, "smallobjects.py")).Output()
+				var plain int64
+				if _, scanErr := fmt.Sscanf(string(out), "grew %d", &plain); err != nil || scanErr != nil || plain < 40*mib {
+					t.Fatalf("plain %s smallobjects.py: %q %v %v", py, out, err, scanErr)
+				}
+				l, _ := r.Functions[0].Line(17)
+				if l.IncrementBytes < plain*4/5 || l.IncrementBytes > plain*5/4 {
+					t.Errorf("line 17 = %+v: increment %.1f MiB, the plain program grows %.1f MiB", l,
+						float64(l.IncrementBytes)/mib, float64(plain)/mib)
+				}
+			}},
 		{script: "retained.py", status: profile.StatusOK, output: "work 2000 10",
 			fns: []fnWant{
 				{"work", 1, nil}, // the comprehension's count depends on the Python version

@@ -59,7 +59,7 @@ def memory_usage(proc=-1, interval=0.1, timeout=None, max_usage=False, retval=Fa
     tuple runs func and gives the RSS after it. Other processes are not measured
     (memlens does not ship psutil).
     """
-    from _memlens_tracer import rss_bytes
+    from _memlens_tracer import program_rss
 
     ret = None
     if isinstance(proc, (tuple, list)) and proc and callable(proc[0]):
@@ -71,7 +71,7 @@ def memory_usage(proc=-1, interval=0.1, timeout=None, max_usage=False, retval=Fa
         ret = proc()
     elif proc not in (-1, None):
         raise NotImplementedError("memlens's memory_profiler shim measures only this process (proc=-1)")
-    mib = rss_bytes() / (1 << 20)
+    mib = program_rss() / (1 << 20)
     usage = mib if max_usage else [mib]
     return (usage, ret) if retval else usage
 
