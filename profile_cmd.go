@@ -187,6 +187,11 @@ Flags:
 		fmt.Fprintf(stderr, "memlens: %s: %s\n", res.Status, oneLine(res.Message))
 		return 1
 	}
+	if res.Message != "" && !*asJSON {
+		// A run that went well may still have something to say: a function
+		// named that never ran while others did.
+		fmt.Fprintf(stderr, "memlens: %s\n", res.Message)
+	}
 	return 0
 }
 

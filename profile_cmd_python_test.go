@@ -63,6 +63,24 @@ func TestProfileCommandPython(t *testing.T) {
 	}
 }
 
+// A function named that did not run, while another did, is said on stderr:
+// the table alone would drop it without a word. A dataclass's generated
+// __init__ runs, but has no source to profile; the message says so.
+func TestProfileCommandPythonNotRun(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("no python3 on PATH")
+	}
+	code, stdout, stderr := profileCLI(t, "--quiet", "testdata/python/generated.py", "Point.norm", "Point.__init__")
+	if code != 0 || !strings.Contains(stdout, "def norm(self):") || strings.Contains(stdout, "__init__") ||
+		!strings.Contains(stderr, "memlens: Point.__init__ never ran: its code was generated while the program ran (<string>") {
+		t.Errorf("exit code %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	code, _, stderr = profileCLI(t, "--quiet", "testdata/python/plainfunc.py", "Box.fill", "needs")
+	if code != 0 || !strings.Contains(stderr, "memlens: needs never ran: the script never called it and it needs arguments (a)") {
+		t.Errorf("exit code %d\nstderr:\n%s", code, stderr)
+	}
+}
+
 // `memlens profile -m MODULE FUNC -- ARGS` runs the module as python -m
 // does; a function of a module that is no script runs through its tests,
 // which the command names.

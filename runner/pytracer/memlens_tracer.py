@@ -2022,6 +2022,14 @@ def _call_directly(main, never_called="the script never called it"):
         if obj is None:
             _meta.setdefault("never_ran", []).append({"name": name, "reason": why})
             continue
+        code = getattr(getattr(inspect.unwrap(obj), "__func__", obj), "__code__", None)
+        if code is not None and code.co_filename.startswith("<"):
+            # A dataclass's __init__, a namedtuple's __new__: made by exec,
+            # with a code name of its own (__create_fn__.<locals>.__init__).
+            _meta.setdefault("never_ran", []).append({
+                "name": name, "reason": "its code was generated while the program ran (%s, as dataclasses and "
+                                        "namedtuple make theirs): it has no source lines to profile" % code.co_filename})
+            continue
         try:
             sig = inspect.signature(obj)
         except (TypeError, ValueError):
