@@ -566,6 +566,16 @@ func runPythonCases(t *testing.T, py string, env ...string) {
 					t.Errorf("rec line 13 = %+v, want the 4 MiB of the calls below allocated, its net change and increment no more", l)
 				}
 			}},
+		{script: "decorated.py", status: profile.StatusOK, output: "decorated 5 6 10 7 6765",
+			// @profile over staticmethod, classmethod, property and
+			// lru_cache: what they wrap is profiled (it was silently not).
+			fns: []fnWant{
+				{"K.s", 1, map[int]uint64{6: 1, 9: 1}},
+				{"K.c", 1, map[int]uint64{11: 1, 14: 1}},
+				{"K.p", 1, map[int]uint64{16: 1, 19: 1}},
+				{"K.cached", 1, map[int]uint64{21: 1, 24: 1}},
+				{"fib", 21, map[int]uint64{27: 21, 30: 21}},
+			}},
 		{script: "smallobjects.py", status: profile.StatusOK, output: "grew",
 			fns: []fnWant{{"build", 1, nil}},
 			check: func(t *testing.T, r *profile.Result) {
@@ -714,7 +724,7 @@ func checkRetained(t *testing.T, r *profile.Result) {
 
 // w8Recursive names the testdata functions that call themselves: their
 // total counts an allocation once where several of their lines hold it.
-var w8Recursive = map[string]bool{"build": true, "rec": true}
+var w8Recursive = map[string]bool{"build": true, "rec": true, "fib": true}
 
 // checkPyTotals checks that a Python function's figures are consistent:
 // Allocated never negative, and the function's total what its lines

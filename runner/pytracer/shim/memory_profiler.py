@@ -6,6 +6,8 @@ is installed, and so that the decorator only marks functions for memlens's
 tracer instead of printing memory_profiler's own tables (memlens prints them).
 The decorated function is returned unchanged: methods, classmethods,
 staticmethods, generators and coroutines behave exactly as without it.
+Over a staticmethod, classmethod, property or functools.lru_cache (what has
+no code of its own), @profile profiles the function they wrap.
 
 ``profile(stream=..., precision=...)`` are accepted as memory_profiler
 accepts them. Without a stream nothing is written by the script (memlens
@@ -28,15 +30,30 @@ import sys as _sys
 __all__ = ["profile", "memory_usage"]
 
 
+def _codes(obj, depth=0):
+    """The code objects that run when obj does: its own, or, for what has
+    none (staticmethod, classmethod, property, functools.lru_cache, applied
+    under @profile), those of what it wraps."""
+    code = getattr(obj, "__code__", None)
+    if code is not None:
+        return [code]
+    if depth > 8:
+        return []
+    if isinstance(obj, property):
+        return [c for f in (obj.fget, obj.fset, obj.fdel) if f is not None for c in _codes(f, depth + 1)]
+    inner = getattr(obj, "__func__", None) or getattr(obj, "__wrapped__", None)
+    return _codes(inner, depth + 1) if inner is not None else []
+
+
 def _mark(func, stream=None, precision=1):
     tracer = _sys.modules.get("_memlens_tracer")
-    code = getattr(func, "__code__", None)
-    if tracer is not None and code is not None:
+    if tracer is not None:
         try:
             precision = max(0, int(precision))
         except (TypeError, ValueError):
             precision = 1
-        tracer.mark(code, stream, precision)
+        for code in _codes(func):
+            tracer.mark(code, stream, precision)
     return func
 
 
