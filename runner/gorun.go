@@ -63,6 +63,10 @@ func pkgDirs(pkgs []*listedPackage) []string {
 var (
 	panicLineRE = regexp.MustCompile(`(?m)^(panic: .*|fatal error: .*)$`)
 	frameFileRE = regexp.MustCompile(`^\t(\S+\.go):(\d+)`)
+	// recoveredRE is what the runtime adds to a panic a deferred call
+	// recovered and panicked again: " [recovered]", and since Go 1.23
+	// " [recovered, repanicked]" (a test's panic, which testing re-raises).
+	recoveredRE = regexp.MustCompile(` \[recovered(, [a-z]+)?\]$`)
 )
 
 // classifyGoRun refines runProcess's status with Go's conventions: exit
@@ -82,7 +86,7 @@ func classifyGoRun(res *profile.Result, o procOutcome, timeout time.Duration, us
 	case profile.StatusExit:
 		if m := panicLineRE.FindString(out); m != "" && o.ExitCode == 2 {
 			res.Status = profile.StatusPanic
-			res.Message = strings.TrimSuffix(m, " [recovered]")
+			res.Message = recoveredRE.ReplaceAllString(m, "")
 			if e, ok := panicOrigin(out, userDirs); ok {
 				e.Message = res.Message
 				res.Errors = append(res.Errors, e)

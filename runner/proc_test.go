@@ -200,3 +200,23 @@ func alive(pid int) bool {
 	i := strings.LastIndexByte(s, ')')
 	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
 }
+
+// TestClassifyGoPanic: an unrecovered panic is status panic, with Go's
+// panic line as the message, less what the runtime adds for a panic that a
+// deferred call recovered and raised again (testing does so with a test's
+// panic: "[recovered, repanicked]" since Go 1.23).
+func TestClassifyGoPanic(t *testing.T) {
+	for _, tc := range []struct{ line, want string }{
+		{"panic: assignment to entry in nil map [recovered, repanicked]", "panic: assignment to entry in nil map"},
+		{"panic: boom [recovered]", "panic: boom"},
+		{"panic: a [recovered] b", "panic: a [recovered] b"},
+		{"fatal error: all goroutines are asleep - deadlock!", "fatal error: all goroutines are asleep - deadlock!"},
+	} {
+		res := &profile.Result{}
+		out := "=== RUN   TestX\n--- FAIL: TestX (0.00s)\n" + tc.line + "\n\ngoroutine 7 [running]:\nmain.f()\n"
+		classifyGoRun(res, procOutcome{Status: profile.StatusExit, ExitCode: 2, Output: []byte(out)}, time.Minute, nil)
+		if res.Status != profile.StatusPanic || res.Message != tc.want {
+			t.Errorf("%q: %s %q, want panic %q", tc.line, res.Status, res.Message, tc.want)
+		}
+	}
+}
