@@ -295,7 +295,7 @@ func (r *goRun) searchEntry(ctx context.Context, mainOnly bool) (*goEntry, error
 	if parseOK {
 		r.req.Progress(Progress{Stage: StageBuilding, Message: "looking in the module for tests and programs that reach " + names})
 		var err error
-		found, mains, err = r.store.moduleReachers(ctx, own, plain, r.editor, r.req.BuildFlags)
+		found, mains, err = r.store.moduleReachers(ctx, own, plain, r.req.Dir, r.editor, r.req.BuildFlags)
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}

@@ -217,3 +217,43 @@ func TestChooseEntryCgo(t *testing.T) {
 		t.Errorf("entry\n  %s\nwant\n  %s", e.Describe, want)
 	}
 }
+
+// A module required through a replace directive to a local directory
+// (testdata/goreplace: app requires lib => ../lib) is profiled from the
+// requiring module, as the user works there: the tests of that module
+// reach the dependency's function, found by the search and by --test.
+func TestChooseEntryReplacedModule(t *testing.T) {
+	app := filepath.Join(repoRoot, "testdata", "goreplace", "app")
+	for _, tc := range []struct {
+		name string
+		req  Request
+		want string
+	}{
+		{"search", Request{Target: "../lib", Funcs: []string{"Shout"}},
+			"go test -run ^(TestGreet)$ example.com/memlens/goreplace/app (tests of another package that reach Shout)"},
+		{"--test", Request{Target: "../lib", Funcs: []string{"Shout"}, Test: "TestGreet"},
+			"go test -run ^(TestGreet)$ example.com/memlens/goreplace/app"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := tc.req
+			req.Dir = app
+			req.Progress = func(Progress) {}
+			ctx := context.Background()
+			r, err := newGoRun(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.close()
+			if err := r.resolve(ctx); err != nil {
+				t.Fatal(err)
+			}
+			e, err := r.findEntry(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.Describe != tc.want {
+				t.Errorf("entry\n  %s\nwant\n  %s", e.Describe, tc.want)
+			}
+		})
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -189,7 +190,9 @@ func (r *goRun) onePackage(ctx context.Context, spec string) (*listedPackage, er
 }
 
 // findTestPackages finds the packages of the module (or workspace) of the
-// targets whose test files declare a function with one of the names: a
+// targets, and of Request.Dir's when that is another (the targets in a
+// dependency replaced by a local directory), whose test files declare a
+// function with one of the names: a
 // scan of the _test.go files (the editor's buffers included) for
 // "func NAME(", confirmed by parsing, then go list of the directories
 // found (which drops files excluded by build constraints).
@@ -197,6 +200,11 @@ func (r *goRun) findTestPackages(ctx context.Context, names []string) ([]*entryP
 	roots, _, err := moduleRoots(r.targets[0].Pkg.Dir)
 	if err != nil {
 		return nil, err
+	}
+	if m := r.targets[0].Pkg.Module; m != nil && requiresModule(r.req.Dir, m.Path) {
+		if work, _, err := moduleRoots(r.req.Dir); err == nil && !slices.Contains(roots, work[0]) {
+			roots = append(roots, work[0])
+		}
 	}
 	dirs := map[string][]string{} // directory → files declaring a name
 	for _, root := range roots {

@@ -185,6 +185,46 @@ func importers(pkgs []*modPkg, paths map[string]bool) []*modPkg {
 	return out
 }
 
+// depImporters returns the graphable packages of pkgs that import one of
+// paths, packages outside the listed modules, directly or through packages
+// of the listing: Imports names only the listing's own packages, Exports
+// every direct import.
+func depImporters(pkgs []*modPkg, paths map[string]bool) []*modPkg {
+	byID := map[string]*modPkg{}
+	for _, p := range pkgs {
+		byID[p.ID] = p
+	}
+	memo := map[string]bool{}
+	var reaches func(p *modPkg) bool
+	reaches = func(p *modPkg) bool {
+		if r, ok := memo[p.ID]; ok {
+			return r
+		}
+		memo[p.ID] = false
+		r := false
+		for path := range p.Exports {
+			r = r || paths[path]
+		}
+		for _, id := range p.Imports {
+			if r {
+				break
+			}
+			if q := byID[id]; q != nil {
+				r = reaches(q)
+			}
+		}
+		memo[p.ID] = r
+		return r
+	}
+	var out []*modPkg
+	for _, p := range graphable(pkgs) {
+		if reaches(p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // moduleRoots finds the main modules of dir: the go.work workspace's
 // modules when there is one (GOWORK, else a go.work in dir or a parent),
 // else the module whose go.mod is in dir or a parent. It also returns the

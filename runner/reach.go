@@ -2,9 +2,12 @@ package runner
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"golang.org/x/mod/modfile"
 )
 
 // reachIndex joins package graphs (see callgraph.go) by function key and
@@ -280,8 +283,11 @@ func (s *graphStore) ownReachers(ctx context.Context, own []*listedPackage, targ
 
 // moduleReachers lists the tests of the other packages of the module (or
 // workspace) that reach the targets, and the main packages that do: a
-// search over the graphs of the packages that import the targets'.
-func (s *graphStore) moduleReachers(ctx context.Context, own []*listedPackage, targets []target, overlay map[string][]byte, buildFlags []string) ([]reachingTests, []reachingMain, error) {
+// search over the graphs of the packages that import the targets'. When
+// the targets are in a module that workDir's is not (a dependency replaced
+// by a local directory: replace example.com/lib => ../lib), the packages
+// of workDir's module that import them are searched too.
+func (s *graphStore) moduleReachers(ctx context.Context, own []*listedPackage, targets []target, workDir string, overlay map[string][]byte, buildFlags []string) ([]reachingTests, []reachingMain, error) {
 	paths := map[string]bool{}
 	isOwn := map[string]bool{}
 	for _, p := range own {
@@ -294,6 +300,40 @@ func (s *graphStore) moduleReachers(ctx context.Context, own []*listedPackage, t
 	if err != nil {
 		return nil, nil, err
 	}
+	if own[0].Module != nil && requiresModule(workDir, own[0].Module.Path) {
+		// The graphs join by key: workDir's packages call the targets by
+		// the keys the targets' own graphs (above) have.
+		more, err := s.graphsFor(ctx, workDir, nil, overlay, buildFlags, func(pkgs []*modPkg) []*modPkg {
+			return depImporters(pkgs, paths)
+		})
+		if err == nil {
+			graphs = append(graphs, more...)
+		}
+	}
 	tests, mains := newReachIndex(graphs).reachers(targets, func(rt reachingTests) bool { return !isOwn[rt.Dir] })
 	return tests, mains, nil
+}
+
+// requiresModule says the main module of dir (not a workspace, whose
+// modules the listing already covers) requires module modPath.
+func requiresModule(dir, modPath string) bool {
+	roots, _, err := moduleRoots(dir)
+	if dir == "" || err != nil || len(roots) != 1 {
+		return false
+	}
+	gomod := filepath.Join(roots[0], "go.mod")
+	data, err := os.ReadFile(gomod)
+	if err != nil {
+		return false
+	}
+	f, err := modfile.ParseLax(gomod, data, nil)
+	if err != nil || f.Module == nil || f.Module.Mod.Path == modPath {
+		return false
+	}
+	for _, r := range f.Require {
+		if r.Mod.Path == modPath {
+			return true
+		}
+	}
+	return false
 }

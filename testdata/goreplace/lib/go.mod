@@ -1,0 +1,3 @@
+module example.com/memlens/goreplace/lib
+
+go 1.22
