@@ -566,6 +566,11 @@ func runPythonCases(t *testing.T, py string, env ...string) {
 					t.Errorf("rec line 13 = %+v, want the 4 MiB of the calls below allocated, its net change and increment no more", l)
 				}
 			}},
+		{script: "spawned.py", status: profile.StatusOK, output: "spawned 30", timeout: time.Minute,
+			// Spawned workers run the main file again, bare @profile and
+			// all: a NameError in each, and the pool restarted them until
+			// the timeout.
+			fns: []fnWant{{"run", 1, nil}}},
 		{script: "decorated.py", status: profile.StatusOK, output: "decorated 5 6 10 7 6765",
 			// @profile over staticmethod, classmethod, property and
 			// lru_cache: what they wrap is profiled (it was silently not).

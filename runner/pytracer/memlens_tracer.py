@@ -2294,6 +2294,12 @@ def main():
     sys.path.insert(0, os.path.join(os.path.dirname(_TRACER_FILE), "shim"))
     if not hasattr(builtins, "profile"):
         builtins.profile = _own_import(__import__, "memory_profiler").profile
+        # The Python processes the program starts get a `profile` builtin
+        # too, one that does nothing (child/sitecustomize.py): a spawned
+        # multiprocessing child runs the main file again.
+        child = os.path.join(os.path.dirname(_TRACER_FILE), "child")
+        old = os.environ.get("PYTHONPATH")
+        os.environ["PYTHONPATH"] = child + (os.pathsep + old if old else "")
 
     places = None
     if not _COUNTS_ONLY:

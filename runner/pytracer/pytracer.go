@@ -36,7 +36,7 @@ import (
 	"sync"
 )
 
-//go:embed memlens_tracer.py memlens_entry.py shim/memory_profiler.py bench_overhead.py
+//go:embed memlens_tracer.py memlens_entry.py shim/memory_profiler.py child/sitecustomize.py bench_overhead.py
 var files embed.FS
 
 // TracerFile is the tracer's file name inside the directory Install writes.
