@@ -122,6 +122,16 @@ Flags:
 	if *rssEvery == 0 {
 		req.RSSInterval = -1
 	}
+	// What --plot needs is known before the run: saying so after it (which
+	// may take minutes) would waste it.
+	switch {
+	case *plotFile != "" && (*countsOnly || *sampleEvery == 0):
+		fmt.Fprintf(stderr, "memlens: --plot draws the timeline, which --counts-only and --sample-interval 0 turn off\n")
+		return 2
+	case *plotFile != "" && filepath.Ext(*plotFile) == "":
+		fmt.Fprintf(stderr, "memlens: --plot %s: name the format with the extension: .svg or .png\n", *plotFile)
+		return 2
+	}
 	switch {
 	case *sampleEvery < 0:
 		fmt.Fprintf(stderr, "memlens: --sample-interval must not be negative\n")

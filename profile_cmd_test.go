@@ -124,6 +124,10 @@ func TestProfileCommandFailures(t *testing.T) {
 		{"no such function", []string{"./testdata/go/shapes", "Biuld"}, "memlens: no function Biuld in the package; similar: Build"},
 		{"syntax error elsewhere", []string{"./testdata/go/broken", "Fine"}, "memlens: build_failed: build failed: "},
 		{"negative RSS interval", []string{"--rss-interval=-1ms", "./testdata/go/shapes", "Build"}, "memlens: --rss-interval must not be negative"},
+		// Said before the run, not after it.
+		{"--plot of a counts-only run", []string{"--counts-only", "--plot", "x.svg", "./testdata/go/shapes", "Build"}, "memlens: --plot draws the timeline, which --counts-only and --sample-interval 0 turn off"},
+		{"--plot without a timeline", []string{"--sample-interval", "0", "--plot", "x.svg", "./testdata/go/shapes", "Build"}, "memlens: --plot draws the timeline"},
+		{"--plot without a format", []string{"--plot", "chart", "./testdata/go/shapes", "Build"}, "memlens: --plot chart: name the format with the extension: .svg or .png"},
 		{"several programs reach it", []string{"./testdata/go/xpkg/lib", "Pairs"}, "memlens: no way to run the function: no test reaches Pairs, and several main packages do"},
 		{"a name in several packages", []string{"./testdata/go/xpkg/...", "main"}, "memlens: main is in several packages: example.com/memlens/testdata/xpkg/cmd/pairs.main"},
 	}
@@ -136,6 +140,9 @@ func TestProfileCommandFailures(t *testing.T) {
 			lines := strings.Split(strings.TrimSpace(stderr), "\n")
 			if last := lines[len(lines)-1]; !strings.HasPrefix(last, tt.last) {
 				t.Errorf("last stderr line %q, want it to start %q", last, tt.last)
+			}
+			if strings.HasPrefix(tt.name, "--plot") && len(lines) != 1 {
+				t.Errorf("ran before refusing --plot:\n%s", stderr)
 			}
 		})
 	}
