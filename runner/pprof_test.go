@@ -115,3 +115,24 @@ func equalCum(a, b map[int]int64) bool {
 	}
 	return true
 }
+
+// TestPprofHidesRuntimeLeaf: as in Go's heap profile, the runtime's frames
+// at the leaf, internal/runtime's included (a map growing), are left out,
+// so the flat figure is the user's line's; a stack of runtime frames only
+// stays whole.
+func TestPprofHidesRuntimeLeaf(t *testing.T) {
+	p := buildPprof([]allocSample{
+		{AllocBytes: 5760, AllocObjects: 3, Stack: []stackFrame{
+			{"internal/runtime/maps.newarray", "/go/src/internal/runtime/maps/table.go", 10},
+			{"runtime.mapassign_faststr", "/go/src/runtime/map_faststr.go", 20},
+			{"gjson.Result.arrayOrMap", "/src/gjson.go", 469}}},
+		{AllocBytes: 16, AllocObjects: 1, Stack: []stackFrame{{"runtime.malg", "/go/src/runtime/proc.go", 5}}},
+	})
+	leaf := func(i int) string { return p.Sample[i].Location[0].Line[0].Function.Name }
+	if got := leaf(0); got != "gjson.Result.arrayOrMap" {
+		t.Errorf("leaf %q, want the user's function", got)
+	}
+	if got := leaf(1); got != "runtime.malg" {
+		t.Errorf("runtime-only stack: leaf %q, want runtime.malg", got)
+	}
+}
