@@ -118,6 +118,15 @@ func TestProfilePythonEntries(t *testing.T) {
 			fn: "Box.fill", calls: 1, occ: map[int]uint64{16: 1, 17: 1},
 		},
 		{
+			// A module of a package (relative imports) is no script: with
+			// no test to run it, it is imported as part of its package
+			// and the function called (it ran as a script, an ImportError).
+			name: "relative import, direct call", req: Request{Target: "relpkg/core.py", Funcs: []string{"selfcheck"}},
+			status: profile.StatusOK,
+			entry:  realPython(withPytest) + " -c 'import relpkg.core' (from " + mustAbs(t, pyTestdata) + "); then, as it never called them, selfcheck()",
+			fn:     "selfcheck", calls: 1, occ: map[int]uint64{8: 1, 9: 1, 10: 1},
+		},
+		{
 			// memory_profiler's own style: @profile without an import.
 			name: "bare @profile", req: Request{Target: "bareprofile.py"},
 			status: profile.StatusOK, entry: withPytest + " bareprofile.py",

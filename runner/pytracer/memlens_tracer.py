@@ -2146,6 +2146,29 @@ def _prepare_script(script, args, never_called="the script never called it"):
     return run
 
 
+def _prepare_import(path, never_called):
+    """For a file that imports relatively (never a script): imports it as
+    the module of its package, from the directory above its top package,
+    then calls the named functions (_call_directly)."""
+    top = os.path.dirname(path)
+    parts = [os.path.splitext(os.path.basename(path))[0]]
+    while os.path.isfile(os.path.join(top, "__init__.py")):
+        parts.insert(0, os.path.basename(top))
+        top = os.path.dirname(top)
+    name = ".".join(parts)
+
+    def run():
+        import importlib
+
+        _meta["entry"] = "%s -c 'import %s' (from %s)" % (sys.executable, name, top)
+        sys.path[0] = top
+        mod = importlib.import_module(name)
+        if _NAMES:
+            _call_directly(mod, never_called)
+        return 0
+    return run
+
+
 def _prepare_module(name, args):
     """Runs module name as __main__, as `python -m name args` does (a
     package runs its __main__ submodule)."""
@@ -2222,8 +2245,11 @@ def _prepare_tests(target, given):
     if given and not pytest:
         raise _fatal("--test runs pytest, which %s cannot import: python -m pip install pytest "
                      "(Debian's python3: apt-get install python3-pytest)" % sys.executable, 1)
-    fallback = _prepare_script(target, [], "running %s does not call it, no test under %s reaches it,"
-                               % (os.path.basename(path), root))
+    never = "running %s does not call it, no test under %s reaches it," % (os.path.basename(path), root)
+    if module.tree is not None and ent._relative_import(module.tree.body):
+        fallback = _prepare_import(path, never)
+    else:
+        fallback = _prepare_script(target, [], never)
     cache = os.path.join(os.path.dirname(_OUT) if _OUT else root, "pytest-cache")
     _meta["test_root"] = root
 
@@ -2249,7 +2275,7 @@ def _prepare_tests(target, given):
                                   "and unittest found none that reach it" % (root, sys.executable))
         os.chdir(_cwd)
         sys.path[0] = os.path.dirname(path)
-        return fallback()
+        return fallback()  # may set sys.path[0] again
     return run
 
 
