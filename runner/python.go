@@ -148,6 +148,11 @@ func profilePython(ctx context.Context, req Request) (*profile.Result, error) {
 	if tr.NoPytest != "" {
 		never = append(never, tr.NoPytest)
 	}
+	if tr.TracingStopped {
+		never = append(never, "the line tracing stopped before the program ended, so later runs are not counted: "+
+			"Python drops a trace function that fails (a RecursionError at the recursion limit is one, before 3.12) "+
+			"or the program set its own (sys.settrace)")
+	}
 	if res.Status == profile.StatusOK && len(res.Functions) == 0 {
 		if len(never) > 0 {
 			return nil, errors.New(strings.Join(never, "; "))
@@ -258,6 +263,9 @@ type pyResult struct {
 	Tests        []string        `json:"tests"`
 	TestFailures []pyTestFailure `json:"test_failures"`
 	NoPytest     string          `json:"no_pytest"`
+	// TracingStopped says that sys.settrace no longer held the tracer at
+	// exit: the run after that point was not traced.
+	TracingStopped bool `json:"tracing_stopped"`
 	// RanElsewhere are other files that define the named functions and ran
 	// instead of the target (a copy of it installed in site-packages).
 	RanElsewhere []string `json:"ran_elsewhere"`

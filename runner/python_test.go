@@ -201,6 +201,37 @@ func TestProfilePythonRSSAtReturn(t *testing.T) {
 
 // @profile(precision=4, stream=f) writes the function's table to f in
 // memory_profiler's format, with memlens's figures, 4 decimals.
+// Before 3.12 Python drops a trace function that fails, as the tracer's
+// does when the program reaches the recursion limit (its call is a frame
+// deeper): what runs after is not seen, and the result must say so rather
+// than pass for complete. sys.monitoring (3.12+) goes on.
+func TestProfilePythonTracingStopped(t *testing.T) {
+	interps := []testInterp{{path: testPython(t)}}
+	if !testing.Short() {
+		interps = append(interps, pythonsToTest(pythonVersion(interps[0].path))...)
+	}
+	for _, p := range interps {
+		p.minor = pythonMinor(pythonVersion(p.path))
+		t.Run(fmt.Sprint("3.", p.minor), func(t *testing.T) {
+			r := profilePy(t, Request{Target: "deeprecursion.py", Python: p.path})
+			if r.Status != profile.StatusOK || !strings.Contains(r.Output, "recursion error caught") {
+				t.Fatalf("status %s (%s)\n%s", r.Status, r.Message, r.Output)
+			}
+			stopped := strings.Contains(r.Message, "the line tracing stopped before the program ended")
+			_, after := r.Function("after")
+			if p.minor >= 12 {
+				if stopped || !after {
+					t.Errorf("message %q, after profiled: %v; want no stop and after()", r.Message, after)
+				}
+				return
+			}
+			if !stopped || after {
+				t.Errorf("message %q, after profiled: %v; want a word that the tracing stopped", r.Message, after)
+			}
+		})
+	}
+}
+
 // A script may import any name of memory_profiler (LogFile to log through
 // stdout): the ones memlens's stand-in lacks come from the installed one.
 func TestProfilePythonOtherMemoryProfilerNames(t *testing.T) {

@@ -1795,9 +1795,18 @@ def _write_streams():
                              % (fn.name, type(e).__name__, e))
 
 
+_main_trace = [None]  # the main thread's sys.settrace function (settrace backend)
+
+
 def _at_exit():
     _tl_end()
     _stop.set()
+    if _main_trace[0] is not None and sys.gettrace() is not _main_trace[0]:
+        # Python drops a trace function that raises (a RecursionError when
+        # the program reaches the recursion limit: the call of the trace
+        # function is one frame deeper), and a program may set its own: the
+        # rest of the run went uncounted, which the result must say.
+        _meta["tracing_stopped"] = True
     _stop_tracing()
     try:
         _retained()
@@ -2303,7 +2312,8 @@ def _start(places=None):
         _start_monitoring(main_ts)
     else:
         threading.settrace(_settrace_thread_start)
-        sys.settrace(_settrace_global_for(main_ts))
+        _main_trace[0] = _settrace_global_for(main_ts)
+        sys.settrace(_main_trace[0])
 
 
 _cwd = os.getcwd()
