@@ -105,7 +105,7 @@ var errExportGone = errors.New("export data removed from the build cache")
 
 // graphFormat changes whenever pkgGraph's meaning does: it is part of the
 // cache keys.
-const graphFormat = "memlens-graph-3"
+const graphFormat = "memlens-graph-4"
 
 // buildPkgGraph type-checks lp's files against its imports' export data,
 // builds the package as SSA and returns its graph. A package that does not

@@ -219,24 +219,29 @@ func TestChooseEntryCgo(t *testing.T) {
 }
 
 // A module required through a replace directive to a local directory
-// (testdata/goreplace: app requires lib => ../lib) is profiled from the
-// requiring module, as the user works there: the tests of that module
-// reach the dependency's function, found by the search and by --test.
+// (testdata/goreplace: app requires lib => ../lib), or vendored
+// (testdata/govendor), is profiled from the requiring module, as the user
+// works there: the tests of that module reach the dependency's function,
+// found by the search and by --test.
 func TestChooseEntryReplacedModule(t *testing.T) {
 	app := filepath.Join(repoRoot, "testdata", "goreplace", "app")
+	vendoring := filepath.Join(repoRoot, "testdata", "govendor", "app")
 	for _, tc := range []struct {
 		name string
+		dir  string
 		req  Request
 		want string
 	}{
-		{"search", Request{Target: "../lib", Funcs: []string{"Shout"}},
+		{"search", app, Request{Target: "../lib", Funcs: []string{"Shout"}},
 			"go test -run ^(TestGreet)$ example.com/memlens/goreplace/app (tests of another package that reach Shout)"},
-		{"--test", Request{Target: "../lib", Funcs: []string{"Shout"}, Test: "TestGreet"},
+		{"--test", app, Request{Target: "../lib", Funcs: []string{"Shout"}, Test: "TestGreet"},
 			"go test -run ^(TestGreet)$ example.com/memlens/goreplace/app"},
+		{"vendored", vendoring, Request{Target: "./vendor/example.com/memlens/govendor/dep", Funcs: []string{"Twice"}},
+			"go test -run ^(TestEcho)$ example.com/memlens/govendor/app (tests of another package that reach Twice)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req := tc.req
-			req.Dir = app
+			req.Dir = tc.dir
 			req.Progress = func(Progress) {}
 			ctx := context.Background()
 			r, err := newGoRun(req)

@@ -79,14 +79,15 @@ func listModPkgs(ctx context.Context, dir string, patterns []string, overlay map
 	if err != nil {
 		return nil, err
 	}
-	// The main modules' packages; outside modules (GOPATH mode), the
-	// packages listed themselves.
+	// The main modules' packages, and the packages listed themselves
+	// (outside modules, GOPATH mode; a vendored package named by its
+	// directory).
 	listedID := map[string]bool{}
 	for _, p := range listed {
 		listedID[p.ID] = true
 	}
 	local := func(p *packages.Package) bool {
-		return p.Module != nil && p.Module.Main || p.Module == nil && listedID[p.ID]
+		return p.Module != nil && p.Module.Main || listedID[p.ID]
 	}
 	var out []*modPkg
 	seen := map[string]bool{}
@@ -508,7 +509,7 @@ func (s *graphStore) listing(ctx context.Context, dir string, patterns []string,
 		return nil
 	}
 	if !fresh {
-		if ix := get(whole); ix != nil {
+		if ix := get(whole); ix != nil && ix.covers(patterns) {
 			return ix, nil
 		}
 		if ix := get(name); ix != nil {
@@ -549,6 +550,25 @@ func (s *graphStore) listing(ctx context.Context, dir string, patterns []string,
 		return ix, nil
 	}
 	return nil, errors.New("listing the module failed")
+}
+
+// covers says the listing has the packages of the directories among
+// patterns: the whole module's listing has every package of the module,
+// but not a vendored one (go list ./... leaves vendor out).
+func (ix *modIndex) covers(patterns []string) bool {
+	for _, pat := range patterns {
+		if !filepath.IsAbs(pat) {
+			continue
+		}
+		found := false
+		for _, p := range ix.Pkgs {
+			found = found || p.Dir == filepath.Clean(pat)
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }
 
 // graphsFor lists the module of dir (patterns: see listing), picks

@@ -309,9 +309,39 @@ func (s *graphStore) moduleReachers(ctx context.Context, own []*listedPackage, t
 		if err == nil {
 			graphs = append(graphs, more...)
 		}
+		if !hasGraphIn(graphs, isOwn) {
+			// A vendored package is in no module's listing: list it
+			// itself, for the targets' nodes.
+			var dirs []string
+			for _, p := range own {
+				dirs = append(dirs, p.Dir)
+			}
+			mine, err := s.graphsFor(ctx, workDir, dirs, overlay, buildFlags, func(pkgs []*modPkg) []*modPkg {
+				var out []*modPkg
+				for _, p := range graphable(pkgs) {
+					if isOwn[p.Dir] {
+						out = append(out, p)
+					}
+				}
+				return out
+			})
+			if err == nil {
+				graphs = append(graphs, mine...)
+			}
+		}
 	}
 	tests, mains := newReachIndex(graphs).reachers(targets, func(rt reachingTests) bool { return !isOwn[rt.Dir] })
 	return tests, mains, nil
+}
+
+// hasGraphIn says one of graphs is of a directory in dirs.
+func hasGraphIn(graphs []*pkgGraph, dirs map[string]bool) bool {
+	for _, g := range graphs {
+		if dirs[g.Dir] {
+			return true
+		}
+	}
+	return false
 }
 
 // requiresModule says the main module of dir (not a workspace, whose
