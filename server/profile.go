@@ -238,7 +238,7 @@ func (s *Server) runJob(ctx context.Context, j *job, req runner.Request, token p
 		r := &run{
 			key:        j.key,
 			result:     res,
-			fn:         pickFunction(res, j.key.name),
+			fn:         pickFunction(res, j.key.name, j.key.path),
 			tracker:    j.tracker,
 			errorLines: errorLines,
 			funcText:   j.funcText,

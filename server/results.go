@@ -139,10 +139,17 @@ func (s *Server) staleLocked(r *run, d *document) bool {
 	return d.textOf(f) != r.funcText
 }
 
-// pickFunction finds the profile of name in res: by name, else the only one.
-func pickFunction(res *profile.Result, name string) *profile.Function {
+// pickFunction finds the profile of name in res: by name, in the file path
+// first (a Go package's init functions share their name across its files,
+// and the run profiles them all), else the only one.
+func pickFunction(res *profile.Result, name, path string) *profile.Function {
 	if res == nil {
 		return nil
+	}
+	for i := range res.Functions {
+		if f := &res.Functions[i]; f.Name == name && filepath.Clean(f.File) == filepath.Clean(path) {
+			return f
+		}
 	}
 	if f, ok := res.Function(name); ok {
 		return f
