@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"go/ast"
+	"go/build"
 	"go/parser"
 	"go/token"
 	"io/fs"
@@ -163,19 +164,26 @@ func declaresAny(p *listedPackage, names []string) bool {
 }
 
 // onePackage lists spec (a directory, relative to Request.Dir, or an
-// import path, resolved in the targets' module) as one package.
+// import path, resolved in the targets' module) as one package. What names
+// no package is ErrNoEntry: spec names the entry (--run, --in, a choice
+// remembered in the editor whose package has gone).
 func (r *goRun) onePackage(ctx context.Context, spec string) (*listedPackage, error) {
 	dir := r.req.Dir
 	abs := spec
 	if !filepath.IsAbs(abs) {
 		abs = filepath.Join(r.req.Dir, spec)
 	}
-	if st, err := os.Stat(abs); (err != nil || !st.IsDir()) && len(r.targets) > 0 {
-		dir = r.targets[0].Pkg.Dir
+	if st, err := os.Stat(abs); err != nil || !st.IsDir() {
+		if filepath.IsAbs(spec) || build.IsLocalImport(spec) {
+			return nil, fmt.Errorf("%w: %s: no such directory (%s)", ErrNoEntry, spec, abs)
+		}
+		if len(r.targets) > 0 {
+			dir = r.targets[0].Pkg.Dir // an import path, of the targets' module
+		}
 	}
 	listed, err := listPackages(ctx, dir, spec, r.listOverlay, r.req.BuildFlags)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %v", ErrNoEntry, err)
 	}
 	var found []goPackage
 	for _, p := range listed {
@@ -184,7 +192,7 @@ func (r *goRun) onePackage(ctx context.Context, spec string) (*listedPackage, er
 		}
 	}
 	if len(found) != 1 {
-		return nil, fmt.Errorf("%s names %d packages, want one", spec, len(found))
+		return nil, fmt.Errorf("%w: %s names %d packages, want one", ErrNoEntry, spec, len(found))
 	}
 	return &listedPackage{goPackage: found[0]}, nil
 }
