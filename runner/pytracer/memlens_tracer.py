@@ -1889,7 +1889,9 @@ def _tl_running():
 
 def _tl_sample(flags):
     """Appends one sample. The caller holds _tl_lock: the sampler and the
-    exit both write."""
+    exit both write. RSS less tracemalloc's records as last measured
+    (program_rss would be two Python calls more between the sampler's
+    reading of the peak and its reset, where a thread switch can come)."""
     if _tl_fd[0] < 0:
         return
     pack, buf, size = _tl_record.pack_into, _tl_buf, _tl_record.size
@@ -1899,7 +1901,7 @@ def _tl_sample(flags):
     try:
         if ft is None:
             raise ValueError
-        pack(buf, 0, t, program_rss(), _traced()[0],
+        pack(buf, 0, t, rss_bytes() - _tm_resident[0], _traced()[0],
              _all_funcs.index(ft.fn) + 1, ft.frame.f_lineno or 0, ft.fn.calls & 0xffffffff, flags)
         outer = ft.parent
         while outer is not None and n < _TL_DEPTH:
@@ -1910,7 +1912,7 @@ def _tl_sample(flags):
             outer = outer.parent
     except (ValueError, AttributeError):  # nothing running, or it ended meanwhile
         n = 1
-        pack(buf, 0, t, program_rss(), _traced()[0], 0, 0, 0, flags)
+        pack(buf, 0, t, rss_bytes() - _tm_resident[0], _traced()[0], 0, 0, 0, flags)
     t = ft = outer = fn = frame = None
     _gil_write(_tl_fd[0], buf, n * size)
 
