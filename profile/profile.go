@@ -62,6 +62,9 @@ type Result struct {
 	// profiled Go packages was read (Line.Escapes): a line without escapes
 	// then has none the compiler knows of.
 	EscapeAnalysis bool `json:"escape_analysis,omitempty"`
+	// EscapeAnalysisError says why the escape analysis of a Go run that
+	// built was not read (the compiler wrote no diagnostics for a package).
+	EscapeAnalysisError string `json:"escape_analysis_error,omitempty"`
 	// Timeline is memory over time for the whole run, sampled at a fixed
 	// interval while the program ran; nil when the run was not sampled.
 	Timeline *Timeline `json:"timeline,omitempty"`

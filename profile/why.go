@@ -77,6 +77,8 @@ func WriteWhy(w io.Writer, r *Result) error {
 	switch {
 	case r.Language != "go":
 		b.WriteString("  only Go lines are explained\n")
+	case !r.EscapeAnalysis && r.EscapeAnalysisError != "":
+		b.WriteString("  the compiler's escape analysis was not read for this run: " + r.EscapeAnalysisError + "\n")
 	case !r.EscapeAnalysis:
 		b.WriteString("  the compiler's escape analysis was not read for this run\n")
 	}

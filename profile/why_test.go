@@ -43,9 +43,13 @@ func TestWriteWhy(t *testing.T) {
 			"    17        48 B   no value of this line escapes; allocated by the runtime on this line, in runtime.somethingnew\n",
 		}, []string{"    15 ", "x escapes", "inside shapes.NewGrid"}},
 		{"not read", Result{Language: "go", Functions: []Function{fn}}, []string{
-			"the compiler's escape analysis was not read for this run",
+			"the compiler's escape analysis was not read for this run\n",
 			"    13     2.0 KiB   allocated inside shapes.Grid.Kinds",
 		}, []string{"no value of this line escapes"}},
+		// Why not, when the run knows: a user can act on it (or report it).
+		{"not read, with the reason", Result{Language: "go", EscapeAnalysisError: "the compiler's diagnostics of /src/shapes.go are missing from /c/escapes/x", Functions: []Function{fn}}, []string{
+			"the compiler's escape analysis was not read for this run: the compiler's diagnostics of /src/shapes.go are missing from /c/escapes/x\n",
+		}, nil},
 		{"python", Result{Language: "python", Functions: []Function{fn}}, []string{"only Go lines are explained"}, []string{"Build (shapes.go:10)"}},
 		{"nothing allocated", Result{Language: "go", EscapeAnalysis: true, Functions: []Function{{Name: "F", File: "/f.go", StartLine: 1}}},
 			[]string{"F (f.go:1)", "  no line allocated"}, nil},

@@ -195,6 +195,9 @@ func (r *goRun) readEscapes() {
 // diagnostics (see escapeErr) the lines keep no explanation and
 // Result.EscapeAnalysis stays false.
 func (r *goRun) escapes(context.Context) error {
+	if r.escapeErr != nil {
+		r.res.EscapeAnalysisError = oneLineErr(r.escapeErr)
+	}
 	if r.escapeErr != nil || r.escapeReports == nil {
 		return nil
 	}
