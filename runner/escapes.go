@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -173,6 +174,9 @@ func (r *goRun) readEscapes() {
 	}
 	reports, files, err := escape.ReadDir(r.escapeDir)
 	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			forgetSalt(r.escapeDir)
+		}
 		r.escapeErr = err
 		return
 	}
@@ -181,12 +185,22 @@ func (r *goRun) readEscapes() {
 			if !slices.Contains(files, f) {
 				// The compile came from go's cache, its diagnostics are
 				// gone (the directory was deleted by hand).
-				r.escapeErr = fmt.Errorf("the compiler's diagnostics of %s are missing from %s", f, r.escapeDir)
+				forgetSalt(r.escapeDir)
+				r.escapeErr = fmt.Errorf("the compiler's diagnostics of %s are missing from %s (the next run compiles again)", f, r.escapeDir)
 				return
 			}
 		}
 	}
 	r.escapeReports = reports
+}
+
+// forgetSalt removes the salt of dir's root, after the diagnostics of a
+// compile found in go's cache turned out deleted: else every later build
+// of the same sources finds that compile again, and never has them. A new
+// salt renames the directories, so the next build compiles and writes
+// them.
+func forgetSalt(dir string) {
+	os.Remove(filepath.Join(filepath.Dir(dir), "salt"))
 }
 
 // escapes is the stage after collect: it explains the profiled lines with

@@ -3,6 +3,7 @@ package runner
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -202,5 +203,45 @@ func TestEscapeDir(t *testing.T) {
 	}
 	if got := escapeDir("", "/tmp/run", []byte("a")); got != "/tmp/run/escapes" {
 		t.Errorf("without a cache: %s", got)
+	}
+}
+
+// The diagnostics of a cached build deleted by hand (the escapes
+// directories, not the salt) are missing from the next run, which says so;
+// the run after that has them again: the salt is forgotten, so the build
+// compiles once more instead of finding the compile in go's cache forever.
+func TestEscapesComeBackAfterDeletion(t *testing.T) {
+	gocache, err := exec.Command("go", "env", "GOCACHE").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GOCACHE", strings.TrimSpace(string(gocache)))
+	cache := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", cache)
+	req := Request{Target: "./testdata/go/escapes", Funcs: []string{"Label"}, Test: "TestCases"}
+	if res := profileTestdata(t, req); !res.EscapeAnalysis {
+		t.Fatalf("first run: no escape analysis: %s", res.EscapeAnalysisError)
+	}
+	dirs, _ := filepath.Glob(filepath.Join(cache, "memlens", "build", "*", "escapes", "*"))
+	removed := 0
+	for _, d := range dirs {
+		if st, err := os.Stat(d); err == nil && st.IsDir() {
+			os.RemoveAll(d)
+			removed++
+		}
+	}
+	if removed == 0 {
+		t.Fatalf("no escapes directory in %v", dirs)
+	}
+	if res := profileTestdata(t, req); res.EscapeAnalysis || res.EscapeAnalysisError == "" {
+		t.Errorf("diagnostics deleted: escape analysis %v, error %q; want none, and why", res.EscapeAnalysis, res.EscapeAnalysisError)
+	}
+	res := profileTestdata(t, req)
+	if !res.EscapeAnalysis {
+		t.Fatalf("the run after: no escape analysis: %s", res.EscapeAnalysisError)
+	}
+	f, _ := res.Function("Label")
+	if e := escapeAt(t, f, `return fmt.Sprintf("%s-%d", kind, i)`, 36); e.Message != "i escapes to heap" {
+		t.Errorf("Label: %+v", e)
 	}
 }
