@@ -597,6 +597,15 @@ func runPythonCases(t *testing.T, py string, env ...string) {
 					t.Errorf("rec line 13 = %+v, want the 4 MiB of the calls below allocated, its net change and increment no more", l)
 				}
 			}},
+		{script: "osexit.py", status: profile.StatusOK, output: "worked 1000",
+			// os._exit skips atexit, where the tracer writes its result:
+			// the run reported no function as having run.
+			fns: []fnWant{{"work", 1, nil}},
+			check: func(t *testing.T, r *profile.Result) {
+				if l, _ := r.Functions[0].Line(6); l.AllocBytes < 1000*1000 || r.Partial {
+					t.Errorf("line 6 = %+v (partial %v), want 1 MB allocated in a whole run", l, r.Partial)
+				}
+			}},
 		{script: "spawned.py", status: profile.StatusOK, output: "spawned 30", timeout: time.Minute,
 			// Spawned workers run the main file again, bare @profile and
 			// all: a NameError in each, and the pool restarted them until

@@ -1796,9 +1796,14 @@ def _write_streams():
 
 
 _main_trace = [None]  # the main thread's sys.settrace function (settrace backend)
+_PID = os.getpid()
+_exited = []  # set once _at_exit ran
 
 
 def _at_exit():
+    if os.getpid() != _PID or _exited:
+        return  # a forked child (its counts are not the run's), or done already
+    _exited.append(True)
     _tl_end()
     _stop.set()
     if _main_trace[0] is not None and sys.gettrace() is not _main_trace[0]:
@@ -2290,9 +2295,23 @@ def _prepare_tests(target, given):
     return run
 
 
+_os_exit = os._exit
+
+
+def _exit_now(status):
+    """os._exit, which skips atexit: the result is written first (it was
+    lost, and a program ending so reported no function as having run)."""
+    try:
+        _at_exit()
+    except BaseException:
+        pass
+    _os_exit(status)
+
+
 def _start(places=None):
     """Starts measuring: tracemalloc, the writer thread, the line events."""
     atexit.register(_at_exit)  # registered first, so it runs after the program's own handlers
+    os._exit = _exit_now
     if not _COUNTS_ONLY:
         if sys.version_info < (3, 11):
             # Before 3.11 a function's code keeps its last frame for the next
