@@ -10,8 +10,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/memlens/memlens/profile"
 	"github.com/memlens/memlens/runner/pytracer"
@@ -419,19 +421,58 @@ func (f pyFunction) toProfile(files map[string][]string) profile.Function {
 	return pf
 }
 
-// readLines returns a file's lines without their line ends; nil if unreadable.
+// readLines returns a Python file's lines without their line ends, as
+// text: decoded from Latin-1 when its coding declaration (PEP 263) says
+// so, invalid UTF-8 otherwise replaced, a UTF-8 BOM dropped; nil if
+// unreadable.
 func readLines(path string) []string {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil
 	}
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	var lines []string
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
+	latin1 := false
 	for sc.Scan() {
-		lines = append(lines, strings.TrimRight(sc.Text(), "\r"))
+		line := strings.TrimRight(sc.Text(), "\r")
+		if len(lines) < 2 {
+			if m := pyCodingRE.FindStringSubmatch(line); m != nil {
+				latin1 = isLatin1(m[1])
+			}
+		}
+		switch {
+		case latin1:
+			r := make([]rune, len(line))
+			for i := range len(line) {
+				r[i] = rune(line[i]) // Latin-1 is the first 256 code points
+			}
+			line = string(r)
+		case !utf8.ValidString(line):
+			line = strings.ToValidUTF8(line, "\uFFFD")
+		}
+		lines = append(lines, line)
 	}
 	return lines
+}
+
+// pyCodingRE is PEP 263's coding declaration, on one of a file's first two lines.
+var pyCodingRE = regexp.MustCompile(`^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)`)
+
+// isLatin1 says whether a declared coding is one of Python's names of Latin-1.
+func isLatin1(name string) bool {
+	n := strings.ReplaceAll(strings.ToLower(name), "_", "-")
+	switch n {
+	case "latin1", "latin", "l1", "cp819", "iso8859-1", "8859", "iso-ir-100", "csisolatin1":
+		return true
+	}
+	for _, p := range []string{"latin-1", "iso-8859-1", "iso-latin-1"} {
+		if n == p || strings.HasPrefix(n, p+"-") {
+			return true
+		}
+	}
+	return false
 }
 
 // tail keeps the last n bytes of b, for error messages.

@@ -597,6 +597,15 @@ func runPythonCases(t *testing.T, py string, env ...string) {
 					t.Errorf("rec line 13 = %+v, want the 4 MiB of the calls below allocated, its net change and increment no more", l)
 				}
 			}},
+		{script: "latin1.py", status: profile.StatusOK, output: "café 4000",
+			fns: []fnWant{{"cafe", 1, nil}},
+			check: func(t *testing.T, r *profile.Result) {
+				// Its coding declaration says Latin-1: the table's text is
+				// decoded (it held the raw byte, invalid UTF-8).
+				if l, _ := r.Functions[0].Line(4); l.Content != `    s = "café" * 1000` {
+					t.Errorf("line 4 = %q", l.Content)
+				}
+			}},
 		{script: "osexit.py", status: profile.StatusOK, output: "worked 1000",
 			// os._exit skips atexit, where the tracer writes its result:
 			// the run reported no function as having run.
