@@ -154,6 +154,29 @@ func graphable(pkgs []*modPkg) []*modPkg {
 // their tests included) a package with one of the paths, and those
 // packages themselves: the packages whose functions can call into them.
 func importers(pkgs []*modPkg, paths map[string]bool) []*modPkg {
+	return reaching(pkgs, func(p *modPkg) bool {
+		return paths[p.Path] || paths[strings.TrimSuffix(p.Path, "_test")] && p.ForTest != ""
+	})
+}
+
+// depImporters returns the graphable packages of pkgs that import one of
+// paths, packages outside the listed modules, directly or through packages
+// of the listing: Imports names only the listing's own packages, Exports
+// every direct import.
+func depImporters(pkgs []*modPkg, paths map[string]bool) []*modPkg {
+	return reaching(pkgs, func(p *modPkg) bool {
+		for path := range p.Exports {
+			if paths[path] {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// reaching returns the graphable packages of pkgs that are target or
+// import one, directly or through packages of the listing.
+func reaching(pkgs []*modPkg, target func(*modPkg) bool) []*modPkg {
 	byID := map[string]*modPkg{}
 	for _, p := range pkgs {
 		byID[p.ID] = p
@@ -165,47 +188,7 @@ func importers(pkgs []*modPkg, paths map[string]bool) []*modPkg {
 			return r
 		}
 		memo[p.ID] = false // cycles cannot happen; this guards anyway
-		r := paths[p.Path] || paths[strings.TrimSuffix(p.Path, "_test")] && p.ForTest != ""
-		for _, id := range p.Imports {
-			if r {
-				break
-			}
-			if q := byID[id]; q != nil {
-				r = reaches(q)
-			}
-		}
-		memo[p.ID] = r
-		return r
-	}
-	var out []*modPkg
-	for _, p := range graphable(pkgs) {
-		if reaches(p) {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-// depImporters returns the graphable packages of pkgs that import one of
-// paths, packages outside the listed modules, directly or through packages
-// of the listing: Imports names only the listing's own packages, Exports
-// every direct import.
-func depImporters(pkgs []*modPkg, paths map[string]bool) []*modPkg {
-	byID := map[string]*modPkg{}
-	for _, p := range pkgs {
-		byID[p.ID] = p
-	}
-	memo := map[string]bool{}
-	var reaches func(p *modPkg) bool
-	reaches = func(p *modPkg) bool {
-		if r, ok := memo[p.ID]; ok {
-			return r
-		}
-		memo[p.ID] = false
-		r := false
-		for path := range p.Exports {
-			r = r || paths[path]
-		}
+		r := target(p)
 		for _, id := range p.Imports {
 			if r {
 				break
