@@ -58,22 +58,9 @@ func TestRows(t *testing.T) {
 	plain := run(t, plainBin, "")
 	for _, procs := range []int{1, 0, 2*maxPRows + 3} {
 		t.Run(fmt.Sprintf("GOMAXPROCS=%d", procs), func(t *testing.T) {
-			dir := t.TempDir()
-			cmd := exec.Command(bin)
-			cmd.Env = append(os.Environ(), EnvDir+"="+dir)
-			if procs > 0 {
-				cmd.Env = append(cmd.Env, fmt.Sprintf("GOMAXPROCS=%d", procs))
-			}
-			out, err := cmd.CombinedOutput()
-			if err != nil || string(out) != plain.stdout {
-				t.Fatalf("run: %v\n%s\nplain:\n%s", err, out, plain.stdout)
-			}
+			dir, file := runWithProcs(t, bin, procs, plain.stdout)
 			p.checkAnnotated(dir)
-			files, _ := filepath.Glob(CountersPattern(dir, 0))
-			if len(files) != 1 {
-				t.Fatalf("counters files %v", files)
-			}
-			rows := rowKinds(t, files[0])
+			rows := rowKinds(t, file)
 			id := func(name string) int {
 				for _, fl := range p.inst[0].Funcs {
 					if fl.Func.Name == name {
@@ -125,6 +112,28 @@ func heldRows(t *testing.T, name string) []int {
 		out = append(out, n)
 	}
 	return out
+}
+
+// runWithProcs runs bin with GOMAXPROCS=procs (0: the default) and a data
+// directory of its own, checks that it printed want, and returns the
+// directory and its one counters file (package index 0).
+func runWithProcs(t *testing.T, bin string, procs int, want string) (dir, counters string) {
+	t.Helper()
+	dir = t.TempDir()
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), EnvDir+"="+dir)
+	if procs > 0 {
+		cmd.Env = append(cmd.Env, fmt.Sprintf("GOMAXPROCS=%d", procs))
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil || string(out) != want {
+		t.Fatalf("GOMAXPROCS=%d: %v\n%s\nplain:\n%s", procs, err, out, want)
+	}
+	files, _ := filepath.Glob(CountersPattern(dir, 0))
+	if len(files) != 1 {
+		t.Fatalf("counters files %v", files)
+	}
+	return dir, files[0]
 }
 
 // rowUse sums a target's counter words by kind of row.
@@ -669,24 +678,11 @@ func TestRelease(t *testing.T) {
 			}
 			bin, plain := p.build(), run(t, p.buildPlain(), "")
 			for _, procs := range []int{1, 0} {
-				dir := t.TempDir()
-				cmd := exec.Command(bin)
-				cmd.Env = append(os.Environ(), EnvDir+"="+dir)
-				if procs > 0 {
-					cmd.Env = append(cmd.Env, fmt.Sprintf("GOMAXPROCS=%d", procs))
-				}
-				out, err := cmd.CombinedOutput()
-				if err != nil || string(out) != plain.stdout {
-					t.Fatalf("GOMAXPROCS=%d: %v\n%s\nplain:\n%s", procs, err, out, plain.stdout)
-				}
+				dir, file := runWithProcs(t, bin, procs, plain.stdout)
 				p.checkAnnotated(dir)
-				files, _ := filepath.Glob(CountersPattern(dir, 0))
-				if len(files) != 1 {
-					t.Fatalf("counters files %v", files)
-				}
 				// At exit every call has left: only calls that panicked
 				// or called Goexit keep rows, and only without the defer.
-				rows, held := rowKinds(t, files[0]), heldRows(t, files[0])
+				rows, held := rowKinds(t, file), heldRows(t, file)
 				for _, fl := range p.inst[0].Funcs {
 					keeps := tc.opt == (Options{}) && (fl.Func.Name == "at" || fl.Func.Name == "leave")
 					if h := held[fl.ID]; (h != 0) != keeps {
