@@ -11,6 +11,20 @@ import (
 	"time"
 )
 
+// privateMemlensCache gives the test a memlens cache of its own (returned:
+// the XDG cache directory) while go's build cache stays where it is, warm.
+func privateMemlensCache(t *testing.T) string {
+	t.Helper()
+	gocache, err := exec.Command("go", "env", "GOCACHE").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GOCACHE", strings.TrimSpace(string(gocache)))
+	cache := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", cache)
+	return cache
+}
+
 // A second run of the same function finds its program up to date at the
 // stable output path (same inode); an edited buffer builds a program of its
 // own beside it (a variant of the same family) and the run sees the edit;
@@ -18,14 +32,7 @@ import (
 // past buildCacheVariants variants the least recently used goes; programs
 // unused for a week are pruned.
 func TestBuildCacheReusesProgram(t *testing.T) {
-	gocache, err := exec.Command("go", "env", "GOCACHE").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The go build cache stays where it is (warm); memlens's moves.
-	t.Setenv("GOCACHE", strings.TrimSpace(string(gocache)))
-	cache := t.TempDir()
-	t.Setenv("XDG_CACHE_HOME", cache)
+	cache := privateMemlensCache(t)
 	root := filepath.Join(cache, "memlens", "build")
 	old := filepath.Join(root, "unused")
 	if err := os.MkdirAll(old, 0o755); err != nil {

@@ -17,12 +17,7 @@ import (
 // again, and the run sees the change. The go command on PATH is a wrapper
 // that logs its arguments.
 func TestBuildSkippedWhenUpToDate(t *testing.T) {
-	gocache, err := exec.Command("go", "env", "GOCACHE").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("GOCACHE", strings.TrimSpace(string(gocache))) // warm, where it is
-	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	privateMemlensCache(t)
 	realGo, err := exec.LookPath("go")
 	if err != nil {
 		t.Fatal(err)

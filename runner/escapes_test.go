@@ -3,7 +3,6 @@ package runner
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -211,13 +210,7 @@ func TestEscapeDir(t *testing.T) {
 // the run after that has them again: the salt is forgotten, so the build
 // compiles once more instead of finding the compile in go's cache forever.
 func TestEscapesComeBackAfterDeletion(t *testing.T) {
-	gocache, err := exec.Command("go", "env", "GOCACHE").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("GOCACHE", strings.TrimSpace(string(gocache)))
-	cache := t.TempDir()
-	t.Setenv("XDG_CACHE_HOME", cache)
+	cache := privateMemlensCache(t)
 	req := Request{Target: "./testdata/go/escapes", Funcs: []string{"Label"}, Test: "TestCases"}
 	if res := profileTestdata(t, req); !res.EscapeAnalysis {
 		t.Fatalf("first run: no escape analysis: %s", res.EscapeAnalysisError)
