@@ -235,17 +235,19 @@ end
 -- The timelines on screen, by buffer: what follow asks for again.
 local views = {}
 
--- fill writes tl's text into the timeline buffer buf and keeps what <CR>
--- and follow need.
-local function fill(buf, tl, source_win, client_id)
-  local width = math.max(16, math.min(60, vim.o.columns - gutter - 24))
-  local lines, jumps = M.render(tl, width)
+-- render_fit renders tl for the editor's width.
+local function render_fit(tl)
+  return M.render(tl, math.max(16, math.min(60, vim.o.columns - gutter - 24)))
+end
+
+-- fill writes the rendered lines of tl into the timeline buffer buf and
+-- keeps what <CR> and follow need.
+local function fill(buf, tl, lines, jumps, source_win, client_id)
   vim.bo[buf].modifiable = true
   vim.api.nvim_buf_set_lines(buf, 0, -1, false, lines)
   vim.bo[buf].modifiable = false
   vim.b[buf].memlens_run = tl.run
   views[buf] = { uri = tl.uri, fn = tl['function'], run = tl.run or 0, jumps = jumps, source_win = source_win, client_id = client_id }
-  return #lines
 end
 
 -- show puts tl in a scratch buffer in a split below, and returns the buffer.
@@ -255,17 +257,16 @@ function M.show(tl, source_win, client_id)
   if old ~= -1 then
     vim.api.nvim_buf_delete(old, { force = true })
   end
-  local width = math.max(16, math.min(60, vim.o.columns - gutter - 24))
-  local nlines = #M.render(tl, width)
+  local lines, jumps = render_fit(tl)
   -- Tall enough for the chart and the lines by time, leaving the source
   -- a few lines.
-  vim.cmd('botright ' .. math.min(nlines, math.max(math.floor(vim.o.lines / 2), vim.o.lines - 16)) .. 'new')
+  vim.cmd('botright ' .. math.min(#lines, math.max(math.floor(vim.o.lines / 2), vim.o.lines - 16)) .. 'new')
   local buf = vim.api.nvim_get_current_buf()
   vim.api.nvim_buf_set_name(buf, name)
   vim.bo[buf].buftype = 'nofile'
   vim.bo[buf].bufhidden = 'wipe'
   vim.bo[buf].swapfile = false
-  fill(buf, tl, source_win, client_id)
+  fill(buf, tl, lines, jumps, source_win, client_id)
   vim.bo[buf].filetype = 'memlens-timeline'
   vim.wo.wrap = false
   vim.wo.number = false
@@ -332,7 +333,8 @@ function M.follow(client)
           or result['function'] ~= cur.fn or (result.run or 0) <= cur.run then
           return
         end
-        fill(buf, result, cur.source_win, cur.client_id)
+        local lines, jumps = render_fit(result)
+        fill(buf, result, lines, jumps, cur.source_win, cur.client_id)
       end, vim.uri_to_bufnr(v.uri))
     end
   end
