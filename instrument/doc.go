@@ -78,15 +78,17 @@
 // bounds check, no atomic instruction: about 1 ns); the deferred
 // memlensLeave gives the row back, also when the call leaves by panic or
 // runtime.Goexit. When only counts are measured, a loop-free body gives it
-// back itself, at its returns and end: a defer costs about 8 ns a call and
-// keeps a small function from being inlined, which is most of what counting
-// costs in an accessor or a recursive leaf called millions of times (Fib
-// runs ~2.5× faster so). A call of such a body that leaves by panic or
-// Goexit keeps its row: its counts stay exact (only a row's holder writes
-// it), and when all of a function's P and pool rows are kept so, its later
-// calls take the shared row (atomic adds, still exact). memlensFr is a small struct passed by value (the row, what
-// to release, a pointer to the RSS state), so the compiler keeps it in
-// registers. Claiming takes, in order:
+// back itself, at its returns and end: a defer costs about 8 ns a call,
+// much of what counting costs in an accessor or a recursive leaf called
+// millions of times (Fib runs ~2.5× faster so). A call of such a body that
+// leaves by panic or Goexit keeps its row: its counts stay exact (only a
+// row's holder writes it), and when all of a function's P and pool rows
+// are kept so, its later calls take the shared row (atomic adds, still
+// exact).
+//
+// memlensFr is a small struct passed by value (the row, what to release, a
+// pointer to the RSS state), so the compiler keeps it in registers.
+// Claiming takes, in order:
 //
 //   - one of the rows of the P (scheduler processor) the goroutine runs on,
 //     for the first min(NumCPU, 64) Ps, each with 128/Ps of them (4 to 32):
@@ -306,8 +308,10 @@
 //
 // # Inlining
 //
-// An instrumented function is never inlined: it has probes and a deferred
-// leave. Inlining changes what escapes:
+// When allocations are measured an instrumented function is never inlined:
+// it has a deferred leave (counts only, a loop-free body has none, but its
+// probes and the call claiming its row keep it over the inliner's budget,
+// and inlining changes no count). Inlining changes what escapes:
 // in a plain build a small function inlined into its caller can keep a
 // slice or a struct on the caller's stack that the same function, called,
 // must allocate on the heap (the testdata's examples.repeat, inlined into

@@ -314,9 +314,10 @@ func (w *walker) visit(n ast.Node) bool {
 
 // exits decides how the frame just entered (the last probe added, kEnter
 // or kLit) gives its row back. A deferred memlensLeave does it on every way
-// out, panics and runtime.Goexit included, but costs about 8 ns a call and
-// keeps the function from being inlined: most of what counting costs in a
-// small function called millions of times (an accessor, a recursive leaf).
+// out, panics and runtime.Goexit included, but costs about 8 ns a call:
+// much of what counting costs in a small function called millions of times
+// (an accessor, a recursive leaf; Fib instrumented runs ~2.5x faster
+// without it).
 // So when only counts are measured, a body without loops or goto (whose
 // calls are short, so the defer would weigh most) and without defer
 // statements (which pay for defers anyway, and may recover a panic, which
