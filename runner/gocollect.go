@@ -211,10 +211,15 @@ func buildFunction(layout instrument.FuncLayout, c *instrument.Counters, samples
 
 // trimRuntimeLeaf drops the allocator's own frames (runtime.mallocgc,
 // runtime.makeslice, ...) from the leaf end of a stack, as Go's heap
-// profile does, so callees and the pprof output name the user's calls.
+// profile writer does (runtime/pprof's protomem.go): runtime.* and
+// internal/runtime/* alike (a map's growth allocates in
+// internal/runtime/maps, under runtime.mapassign), so that callees, the
+// line's runtime function and the pprof output's flat column name the
+// user's line and calls. A stack of runtime frames only is kept whole, as
+// Go keeps it.
 func trimRuntimeLeaf(stack []instrument.Frame) []instrument.Frame {
 	for i, f := range stack {
-		if !strings.HasPrefix(f.Func, "runtime.") {
+		if !strings.HasPrefix(f.Func, "runtime.") && !strings.HasPrefix(f.Func, "internal/runtime/") {
 			return stack[i:]
 		}
 	}

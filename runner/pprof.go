@@ -3,7 +3,6 @@ package runner
 import (
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/google/pprof/profile"
 )
@@ -45,21 +44,6 @@ func writePprof(path string, samples []allocSample) error {
 	return f.Close()
 }
 
-// heapLeaf drops the runtime's frames from the leaf end of a stack as Go's
-// heap profile writer does (runtime/pprof's protomem.go): runtime.* and
-// internal/runtime/* alike (a map's growth allocates in
-// internal/runtime/maps, under runtime.mapassign), so that -list's flat
-// column falls on the user's line as in Go's own profile. A stack of
-// runtime frames only is kept whole, as Go keeps it.
-func heapLeaf(stack []stackFrame) []stackFrame {
-	for i, f := range stack {
-		if !strings.HasPrefix(f.Func, "runtime.") && !strings.HasPrefix(f.Func, "internal/runtime/") {
-			return stack[i:]
-		}
-	}
-	return stack
-}
-
 // buildPprof turns samples into a profile: one function per (name, file),
 // one location per distinct frame.
 func buildPprof(samples []allocSample) *profile.Profile {
@@ -83,7 +67,7 @@ func buildPprof(samples []allocSample) *profile.Profile {
 	locs := map[stackFrame]*profile.Location{}
 	for _, s := range samples {
 		ps := &profile.Sample{Value: []int64{s.AllocObjects, s.AllocBytes, s.InUseObjects, s.InUseBytes}}
-		for _, fr := range heapLeaf(s.Stack) {
+		for _, fr := range s.Stack {
 			loc, ok := locs[fr]
 			if !ok {
 				fk := funcKey{fr.Func, fr.File}

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/memlens/memlens/instrument"
 )
 
 // pprofList runs `go tool pprof -list regex -sample_index=index -unit=B`
@@ -116,23 +118,23 @@ func equalCum(a, b map[int]int64) bool {
 	return true
 }
 
-// TestPprofHidesRuntimeLeaf: as in Go's heap profile, the runtime's frames
-// at the leaf, internal/runtime's included (a map growing), are left out,
-// so the flat figure is the user's line's; a stack of runtime frames only
-// stays whole.
-func TestPprofHidesRuntimeLeaf(t *testing.T) {
-	p := buildPprof([]allocSample{
-		{AllocBytes: 5760, AllocObjects: 3, Stack: []stackFrame{
-			{"internal/runtime/maps.newarray", "/go/src/internal/runtime/maps/table.go", 10},
-			{"runtime.mapassign_faststr", "/go/src/runtime/map_faststr.go", 20},
-			{"gjson.Result.arrayOrMap", "/src/gjson.go", 469}}},
-		{AllocBytes: 16, AllocObjects: 1, Stack: []stackFrame{{"runtime.malg", "/go/src/runtime/proc.go", 5}}},
-	})
-	leaf := func(i int) string { return p.Sample[i].Location[0].Line[0].Function.Name }
-	if got := leaf(0); got != "gjson.Result.arrayOrMap" {
-		t.Errorf("leaf %q, want the user's function", got)
+// TestTrimRuntimeLeaf: as in Go's heap profile, the runtime's frames at
+// the leaf, internal/runtime's included (a map growing), are left out, so
+// the flat figure is the user's line's and the line's runtime function is
+// the one it called (runtime.mapassign_faststr); a stack of runtime frames
+// only stays whole.
+func TestTrimRuntimeLeaf(t *testing.T) {
+	grow := []instrument.Frame{
+		{Func: "runtime.mallocgc", File: "/go/src/runtime/malloc.go", Line: 1},
+		{Func: "internal/runtime/maps.newarray", File: "/go/src/internal/runtime/maps/table.go", Line: 10},
+		{Func: "runtime.mapassign_faststr", File: "/go/src/runtime/map_faststr.go", Line: 20},
+		{Func: "gjson.Result.arrayOrMap", File: "/src/gjson.go", Line: 469},
 	}
-	if got := leaf(1); got != "runtime.malg" {
-		t.Errorf("runtime-only stack: leaf %q, want runtime.malg", got)
+	if got := trimRuntimeLeaf(grow); len(got) != 1 || got[0].Func != "gjson.Result.arrayOrMap" {
+		t.Errorf("leaf %+v, want the user's function alone", got)
+	}
+	only := []instrument.Frame{{Func: "runtime.malg", File: "/go/src/runtime/proc.go", Line: 5}}
+	if got := trimRuntimeLeaf(only); len(got) != 1 || got[0].Func != "runtime.malg" {
+		t.Errorf("runtime-only stack: %+v, want runtime.malg kept", got)
 	}
 }
