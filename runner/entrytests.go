@@ -42,18 +42,20 @@ func (r *goRun) namedTestEntry(ctx context.Context) (*goEntry, error) {
 		for _, o := range r.ownPackages() {
 			own = own || o.Dir == p.Dir
 		}
-		if missing := undeclaredTests(testFuncNames(p, r.editor), names); len(missing) > 0 {
-			return nil, fmt.Errorf("%w: %s has no test, benchmark or example named %s", ErrNoEntry, p.ImportPath, strings.Join(missing, ", "))
+		if err := undeclaredTests(p, testFuncNames(p, r.editor), names); err != nil {
+			return nil, err
 		}
 	default:
 		for _, p := range r.ownPackages() {
 			if declaresAny(p, names) {
 				declared := map[string]bool{}
 				for _, fn := range p.Funcs {
-					declared[fn.Name] = declared[fn.Name] || fn.TestKind != ""
+					if fn.TestKind != "" {
+						declared[fn.Name] = true
+					}
 				}
-				if missing := undeclaredTests(declared, names); len(missing) > 0 {
-					return nil, fmt.Errorf("%w: %s has no test, benchmark or example named %s", ErrNoEntry, p.ImportPath, strings.Join(missing, ", "))
+				if err := undeclaredTests(p, declared, names); err != nil {
+					return nil, err
 				}
 				pkg = entryPkgOf(p)
 				break
@@ -130,11 +132,13 @@ func testFuncNames(p *listedPackage, editor map[string][]byte) map[string]bool {
 	return declared
 }
 
-// undeclaredTests are the names that declared lacks: a typo, or a test
-// renamed since it was chosen, would otherwise run nothing and leave a
-// table of empty lines. A subtest (TestX/case) is checked by its test; a
-// pattern (regexp metacharacters), which go test takes, is not checked.
-func undeclaredTests(declared map[string]bool, names []string) []string {
+// undeclaredTests is the error (ErrNoEntry) for the names that p's
+// declared test functions lack: a typo, or a test renamed since it was
+// chosen, would otherwise run nothing and leave a table of empty lines. A
+// subtest (TestX/case) is checked by its test; a pattern (regexp
+// metacharacters), which go test takes, is not checked; nil declared
+// checks nothing.
+func undeclaredTests(p *listedPackage, declared map[string]bool, names []string) error {
 	if declared == nil {
 		return nil
 	}
@@ -145,7 +149,10 @@ func undeclaredTests(declared map[string]bool, names []string) []string {
 			missing = append(missing, n)
 		}
 	}
-	return missing
+	if len(missing) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s has no test, benchmark or example named %s", ErrNoEntry, p.ImportPath, strings.Join(missing, ", "))
 }
 
 // declaresAny says one of p's test files declares a test, benchmark,
